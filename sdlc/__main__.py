@@ -1,0 +1,3 @@
+from sdlc.cli.main import main
+
+main()

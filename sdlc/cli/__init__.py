@@ -1,0 +1,1 @@
+"""The `sdlc` command: thin typer modules over `sdlc.ops`, loaded per command group."""

@@ -1,0 +1,159 @@
+"""Entry point of `sdlc`. `--version` is answered before anything heavy is imported, and
+only the invoked command group is loaded (spec/sdlc.md §11)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+# first word → module holding its typer app (a group) or its command (top-level verbs)
+GROUPS = {
+    "feature": "sdlc.cli.feature",
+    "artifact": "sdlc.cli.artifact",
+    "task": "sdlc.cli.task",
+    "comment": "sdlc.cli.comment",
+    "milestone": "sdlc.cli.milestone",
+    "score": "sdlc.cli.score",
+    "query": "sdlc.cli.query",
+    "project": "sdlc.cli.project",
+}
+TOP_LEVEL = "sdlc.cli.top"
+TOP_COMMANDS = ("init", "state", "next", "focus", "history", "merge", "archive", "doctor")
+USAGE_MARKERS = {
+    "MissingParameter": "missing required argument",
+    "BadParameter": "invalid value",
+    "BadOptionUsage": "invalid value",
+    "NoSuchOption": "invalid value",
+    "NoSuchCommand": "unknown subcommand",
+}
+
+
+def _split_global(args: list[str]) -> tuple[list[str], bool]:
+    """Remove --json/-j wherever it stands (before `--`), as the spec allows both places."""
+    out, json_mode = [], False
+    for position, arg in enumerate(args):
+        if arg == "--":
+            out.extend(args[position:])
+            break
+        if arg in ("--json", "-j"):
+            json_mode = True
+        else:
+            out.append(arg)
+    return out, json_mode
+
+
+def _first_word(args: list[str]) -> str | None:
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--root":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_app(word: str | None) -> Any:
+    """A typer app holding only what `word` needs (everything when it is not a command)."""
+    import importlib
+
+    import typer
+
+    from sdlc.cli import top
+
+    app = typer.Typer(
+        name="sdlc",
+        help="The feature lifecycle engine: state, classifier, artifacts, tasks, comments.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(top.root_options)
+    selected = [word] if word in GROUPS or word in TOP_COMMANDS else [*TOP_COMMANDS, *GROUPS]
+    for name in selected:
+        if name in GROUPS:
+            module = importlib.import_module(GROUPS[name])
+            app.add_typer(module.app, name=name, help=module.HELP)
+        else:
+            top.register(app, name)
+    return app
+
+
+def _usage_message(err: BaseException) -> str:
+    message = err.format_message() if hasattr(err, "format_message") else str(err)
+    marker = USAGE_MARKERS.get(type(err).__name__, "")
+    if type(err).__name__ == "UsageError" and message.startswith("No such command"):
+        marker = "unknown subcommand"
+    return f"{marker}: {message}" if marker else message
+
+
+def _report(code: str, message: str, hint: str | None, exit_code: int, json_mode: bool) -> int:
+    from sdlc.cli.output import write
+
+    if json_mode:
+        import json
+
+        write(json.dumps({"error": {"code": code, "message": message, "hint": hint}}, ensure_ascii=False))
+    else:
+        sys.stderr.write(f"error: {message}\n")
+        if hint:
+            sys.stderr.write(f"hint: {hint}\n")
+    return exit_code
+
+
+def run(argv: list[str]) -> int:
+    args, json_mode = _split_global(argv)
+    if args in (["--version"], ["-V"]):
+        from sdlc._version import __version__
+
+        sys.stdout.write(f"sdlc {__version__}\n")
+        return 0
+    from sdlc.cli.output import OPTIONS
+    from sdlc.errors import SdlcError
+
+    OPTIONS.json, OPTIONS.root = json_mode, None
+    try:
+        command = build_app(_first_word(args))
+        import typer.main
+
+        result = typer.main.get_command(command).main(args, prog_name="sdlc", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except SdlcError as err:
+        if os.environ.get("SDLC_DEBUG") == "1":
+            import traceback
+
+            traceback.print_exc()
+        return _report(err.code, err.full_message(), err.hint, err.exit_code, json_mode)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        raise
+    except Exception as err:
+        if hasattr(err, "exit_code") and hasattr(err, "format_message"):
+            return _report("usage_error", _usage_message(err), "see `sdlc --help`", 2, json_mode)
+        if type(err).__name__ == "Abort":
+            return 1
+        if os.environ.get("SDLC_DEBUG") == "1":
+            raise
+        return _report(
+            "internal",
+            f"unexpected {type(err).__name__}: {err}",
+            "rerun with SDLC_DEBUG=1",
+            1,
+            json_mode,
+        )
+
+
+def main() -> None:
+    try:
+        code = run(sys.argv[1:])
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # A reader that went away (`sdlc ... | head`) ends us quietly, without a flush error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

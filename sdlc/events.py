@@ -1,0 +1,102 @@
+"""`.sdlc/events.jsonl`: one line per mutation with a per-project id (spec/sdlc.md §7).
+
+It is the audit trail, the source of `history` and the callback spool. Appends happen inside
+the project lock, as one durable write."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sdlc.atomic import append_durable
+
+_TAIL_BLOCK = 64 * 1024
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("id"), int) else None
+
+
+def _reverse_lines(path: Path) -> Iterator[bytes]:
+    """The file's lines from last to first, read in blocks from the end."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed in finally
+    except FileNotFoundError:
+        return
+    try:
+        position = handle.seek(0, os.SEEK_END)
+        rest = b""
+        while position > 0:
+            step = min(_TAIL_BLOCK, position)
+            position -= step
+            handle.seek(position)
+            chunk = handle.read(step) + rest
+            lines = chunk.split(b"\n")
+            rest = lines[0]
+            for line in reversed(lines[1:]):
+                if line.strip():
+                    yield line
+        if rest.strip():
+            yield rest
+    finally:
+        handle.close()
+
+
+def last_event_id(path: Path) -> int:
+    for line in _reverse_lines(path):
+        event = _parse(line)
+        if event is not None:
+            return int(event["id"])
+    return 0
+
+
+def append_events(path: Path, events: list[dict[str, Any]]) -> list[int]:
+    """Number and append `events` (each {ts, actor, feature?, type, data}); returns their ids.
+    The caller holds the project lock."""
+    if not events:
+        return []
+    first = last_event_id(path) + 1
+    lines = []
+    for offset, event in enumerate(events):
+        numbered = {"id": first + offset, **event}
+        lines.append(json.dumps(numbered, separators=(",", ":"), ensure_ascii=False))
+    append_durable(path, ("\n".join(lines) + "\n").encode())
+    return [first + i for i in range(len(events))]
+
+
+def read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """Every parseable event in order, and the number of lines that did not parse."""
+    events, bad = [], 0
+    try:
+        with open(path, "rb") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                event = _parse(line)
+                if event is None:
+                    bad += 1
+                else:
+                    events.append(event)
+    except FileNotFoundError:
+        pass
+    return events, bad
+
+
+def recent_events(path: Path, limit: int, feature: str | None = None) -> list[dict[str, Any]]:
+    """The last `limit` events (of `feature` when given), oldest first."""
+    found: list[dict[str, Any]] = []
+    for line in _reverse_lines(path):
+        if len(found) >= limit:
+            break
+        event = _parse(line)
+        if event is not None and (feature is None or event.get("feature") == feature):
+            found.append(event)
+    found.reverse()
+    return found

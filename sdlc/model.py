@@ -1,0 +1,496 @@
+"""The data model of spec/sdlc.md §2 as plain dataclasses, read from and written to the
+reference's file shapes. Unknown fields are kept in `extra` and written back unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sdlc.lifecycle import (
+    ARTIFACT_FILES,
+    ARTIFACT_STATUSES,
+    ARTIFACTS,
+    COMMENT_FLAGS,
+    PHASES,
+    TASK_STATUSES,
+    normalize_artifact,
+)
+
+SCHEMA_VERSION = 1
+Data = dict[str, Any]
+
+
+class ModelError(ValueError):
+    """A manifest that parses as YAML but does not hold a valid model."""
+
+
+def now() -> str:
+    """The current time as an RFC 3339 UTC string."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _take(data: Data, known: tuple[str, ...]) -> Data:
+    return {k: v for k, v in data.items() if k not in known}
+
+
+def _str(data: Data, key: str, default: str | None = None) -> str | None:
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # a loader that resolved a timestamp
+        return value.isoformat()
+    if isinstance(value, bool | dict | list):
+        raise ModelError(f"field '{key}' must be a string, got {type(value).__name__}")
+    return str(value)
+
+
+def _req(data: Data, key: str) -> str:
+    value = _str(data, key)
+    if value is None:
+        raise ModelError(f"missing field '{key}'")
+    return value
+
+
+def _list(data: Data, key: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ModelError(f"field '{key}' must be a list, got {type(value).__name__}")
+    return value
+
+
+def _map(value: Any, what: str) -> Data:
+    if not isinstance(value, dict):
+        raise ModelError(f"{what} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
+    if value not in choices:
+        raise ModelError(f"{what} '{value}' is not one of {', '.join(choices)}")
+    return value
+
+
+def _clean(data: Data, keep_none: tuple[str, ...] = ()) -> Data:
+    return {k: v for k, v in data.items() if v is not None or k in keep_none}
+
+
+@dataclass
+class Artifact:
+    artifact_type: str
+    status: str = "missing"
+    path: str = ""
+    created_at: str | None = None
+    approved_at: str | None = None
+    rejected_at: str | None = None
+    rejection_reason: str | None = None
+    approved_by: str | None = None
+    waived_at: str | None = None
+    waive_reason: str | None = None
+    content_sha256: str | None = None
+    drafted_by: str | None = None
+    drafted_at: str | None = None
+    extra: Data = field(default_factory=dict)
+
+    FIELDS = (
+        "artifact_type",
+        "status",
+        "path",
+        "created_at",
+        "approved_at",
+        "rejected_at",
+        "rejection_reason",
+        "approved_by",
+        "waived_at",
+        "waive_reason",
+        "content_sha256",
+        "drafted_by",
+        "drafted_at",
+    )
+
+    @classmethod
+    def new(cls, slug: str, artifact_type: str) -> Artifact:
+        return cls(artifact_type, path=f".sdlc/features/{slug}/{ARTIFACT_FILES[artifact_type]}")
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Artifact:
+        data = _map(raw, "artifact")
+        kind = normalize_artifact(_req(data, "artifact_type"))
+        if kind is None:
+            raise ModelError(f"unknown artifact type '{data.get('artifact_type')}'")
+        values = {k: _str(data, k) for k in cls.FIELDS[3:]}
+        return cls(
+            artifact_type=kind,
+            status=_choice(_req(data, "status"), ARTIFACT_STATUSES, "artifact status"),
+            path=_str(data, "path") or "",
+            extra=_take(data, cls.FIELDS),
+            **values,
+        )
+
+    def to_dict(self) -> Data:
+        data: Data = {k: getattr(self, k) for k in self.FIELDS}
+        # The reference always writes these five, null or not.
+        return {
+            **_clean(
+                data,
+                keep_none=(
+                    "created_at",
+                    "approved_at",
+                    "rejected_at",
+                    "rejection_reason",
+                    "approved_by",
+                ),
+            ),
+            **self.extra,
+        }
+
+    def clear_approval(self) -> None:
+        self.approved_at = self.approved_by = self.content_sha256 = None
+
+
+@dataclass
+class Task:
+    id: str
+    title: str
+    status: str = "pending"
+    description: str | None = None
+    created_at: str = ""
+    started_at: str | None = None
+    completed_at: str | None = None
+    blocker: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+    extra: Data = field(default_factory=dict)
+
+    FIELDS = (
+        "id",
+        "title",
+        "description",
+        "status",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "blocker",
+        "depends_on",
+    )
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Task:
+        data = _map(raw, "task")
+        return cls(
+            id=_req(data, "id"),
+            title=_str(data, "title") or "",
+            status=_choice(_req(data, "status"), TASK_STATUSES, "task status"),
+            description=_str(data, "description"),
+            created_at=_str(data, "created_at") or "",
+            started_at=_str(data, "started_at"),
+            completed_at=_str(data, "completed_at"),
+            blocker=_str(data, "blocker"),
+            depends_on=[str(d) for d in _list(data, "depends_on")],
+            extra=_take(data, cls.FIELDS),
+        )
+
+    def to_dict(self) -> Data:
+        data = {k: getattr(self, k) for k in self.FIELDS}
+        return {**_clean(data), **self.extra}
+
+
+@dataclass
+class Comment:
+    id: str
+    body: str
+    target: Data
+    author: str | None = None
+    flag: str | None = None
+    created_at: str = ""
+    resolved_at: str | None = None
+    resolved_by: str | None = None
+    extra: Data = field(default_factory=dict)
+
+    FIELDS = ("id", "author", "body", "flag", "target", "created_at", "resolved_at", "resolved_by")
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Comment:
+        data = _map(raw, "comment")
+        flag = _str(data, "flag")
+        if flag is not None:
+            _choice(flag, COMMENT_FLAGS, "comment flag")
+        target = _map(data.get("target") or {"kind": "feature"}, "comment target")
+        if target.get("kind") not in ("feature", "task", "artifact"):
+            raise ModelError(f"comment target kind '{target.get('kind')}' is unknown")
+        return cls(
+            id=_req(data, "id"),
+            body=_str(data, "body") or "",
+            target=dict(target),
+            author=_str(data, "author"),
+            flag=flag,
+            created_at=_str(data, "created_at") or "",
+            resolved_at=_str(data, "resolved_at"),
+            resolved_by=_str(data, "resolved_by"),
+            extra=_take(data, cls.FIELDS),
+        )
+
+    def to_dict(self) -> Data:
+        data = {k: getattr(self, k) for k in self.FIELDS}
+        return {**_clean(data), **self.extra}
+
+    @property
+    def stops_pipeline(self) -> bool:
+        return self.resolved_at is None and self.flag in ("blocker", "question")
+
+
+@dataclass
+class Score:
+    lens: str
+    score: int
+    evaluator: str
+    timestamp: str
+    deductions: list[Data] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Score:
+        data = _map(raw, "score")
+        value = data.get("score")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ModelError(f"score value must be a number, got {value!r}")
+        return cls(
+            lens=_req(data, "lens"),
+            score=int(value),
+            evaluator=_str(data, "evaluator") or "",
+            timestamp=_str(data, "timestamp") or "",
+            deductions=[_map(d, "deduction") for d in _list(data, "deductions")],
+        )
+
+    def to_dict(self) -> Data:
+        return {
+            "lens": self.lens,
+            "score": self.score,
+            "evaluator": self.evaluator,
+            "timestamp": self.timestamp,
+            "deductions": self.deductions,
+        }
+
+
+@dataclass
+class PhaseEntry:
+    phase: str
+    entered: str
+    exited: str | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> PhaseEntry:
+        data = _map(raw, "phase history entry")
+        return cls(
+            phase=_choice(_req(data, "phase"), PHASES, "phase"),
+            entered=_str(data, "entered") or "",
+            exited=_str(data, "exited"),
+        )
+
+    def to_dict(self) -> Data:
+        return {"phase": self.phase, "entered": self.entered, "exited": self.exited}
+
+
+@dataclass
+class Feature:
+    slug: str
+    title: str
+    phase: str = "draft"
+    description: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    artifacts: list[Artifact] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    next_comment_seq: int = 1
+    next_task_seq: int = 1
+    blockers: list[str] = field(default_factory=list)
+    phase_history: list[PhaseEntry] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+    archived: bool = False
+    scores: list[Score] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+    revision: int = 0
+    extra: Data = field(default_factory=dict)
+
+    FIELDS = (
+        "slug",
+        "title",
+        "description",
+        "phase",
+        "created_at",
+        "updated_at",
+        "artifacts",
+        "tasks",
+        "comments",
+        "next_comment_seq",
+        "next_task_seq",
+        "blockers",
+        "phase_history",
+        "dependencies",
+        "archived",
+        "scores",
+        "schema_version",
+        "revision",
+    )
+
+    @classmethod
+    def new(cls, slug: str, title: str, description: str | None, at: str) -> Feature:
+        return cls(
+            slug=slug,
+            title=title,
+            description=description,
+            created_at=at,
+            updated_at=at,
+            artifacts=[Artifact.new(slug, a) for a in ARTIFACTS],
+            phase_history=[PhaseEntry("draft", at)],
+        )
+
+    def artifact(self, artifact_type: str) -> Artifact:
+        for art in self.artifacts:
+            if art.artifact_type == artifact_type:
+                return art
+        art = Artifact.new(self.slug, artifact_type)
+        self.artifacts.append(art)
+        self.artifacts.sort(key=lambda a: ARTIFACTS.index(a.artifact_type))
+        return art
+
+    def task(self, task_id: str) -> Task | None:
+        return next((t for t in self.tasks if t.id == task_id), None)
+
+    def comment(self, comment_id: str) -> Comment | None:
+        return next((c for c in self.comments if c.id == comment_id), None)
+
+    def counted_scores(self) -> dict[str, int]:
+        """Per lens, the newest score (later entries win ties)."""
+        newest: dict[str, Score] = {}
+        for score in self.scores:
+            if score.lens not in newest or score.timestamp >= newest[score.lens].timestamp:
+                newest[score.lens] = score
+        return {lens: s.score for lens, s in newest.items()}
+
+    def to_dict(self) -> Data:
+        data: Data = {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "phase": self.phase,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "artifacts": [a.to_dict() for a in self.artifacts],
+            "tasks": [t.to_dict() for t in self.tasks],
+            "comments": [c.to_dict() for c in self.comments],
+            "next_comment_seq": self.next_comment_seq,
+            "next_task_seq": self.next_task_seq,
+            "blockers": self.blockers,
+            "phase_history": [p.to_dict() for p in self.phase_history],
+            "dependencies": self.dependencies,
+            "archived": self.archived,
+            "scores": [s.to_dict() for s in self.scores] or None,
+            "schema_version": self.schema_version,
+            "revision": self.revision,
+        }
+        return {**_clean(data), **self.extra}
+
+
+def feature_from_dict(raw: Any) -> Feature:
+    """Build a Feature from a manifest mapping (already migrated to SCHEMA_VERSION)."""
+    data = _map(raw, "manifest")
+    tasks = [Task.from_dict(t) for t in _list(data, "tasks")]
+    comments = [Comment.from_dict(c) for c in _list(data, "comments")]
+    seq = data.get("next_comment_seq")
+    task_seq = data.get("next_task_seq")
+    feature = Feature(
+        slug=_req(data, "slug"),
+        title=_str(data, "title") or "",
+        phase=_choice(_req(data, "phase"), PHASES, "phase"),
+        description=_str(data, "description"),
+        created_at=_str(data, "created_at") or "",
+        updated_at=_str(data, "updated_at") or "",
+        artifacts=[Artifact.from_dict(a) for a in _list(data, "artifacts")],
+        tasks=tasks,
+        comments=comments,
+        next_comment_seq=seq if isinstance(seq, int) else _next_seq(c.id for c in comments),
+        next_task_seq=task_seq if isinstance(task_seq, int) else _next_seq(t.id for t in tasks),
+        blockers=[str(b) for b in _list(data, "blockers")],
+        phase_history=[PhaseEntry.from_dict(p) for p in _list(data, "phase_history")],
+        dependencies=[str(d) for d in _list(data, "dependencies")],
+        archived=bool(data.get("archived", False)),
+        scores=[Score.from_dict(s) for s in _list(data, "scores")],
+        schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+        revision=int(data.get("revision", 0)),
+        extra=_take(data, Feature.FIELDS),
+    )
+    for kind in ARTIFACTS:  # a manifest that lists fewer artifacts still knows all seven
+        feature.artifact(kind)
+    return feature
+
+
+def _next_seq(ids: Any) -> int:
+    numbers = [int(i[1:]) for i in ids if isinstance(i, str) and i[1:].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+@dataclass
+class Milestone:
+    slug: str
+    title: str
+    description: str | None = None
+    vision: str | None = None
+    features: list[str] = field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+    released_at: str | None = None
+    skipped_at: str | None = None
+    extra: Data = field(default_factory=dict)
+
+    FIELDS = (
+        "slug",
+        "title",
+        "description",
+        "vision",
+        "features",
+        "status",
+        "created_at",
+        "updated_at",
+        "completed_at",
+        "cancelled_at",
+        "released_at",
+        "skipped_at",
+    )
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Milestone:
+        data = _map(raw, "milestone manifest")
+        return cls(
+            slug=_req(data, "slug"),
+            title=_str(data, "title") or "",
+            description=_str(data, "description"),
+            vision=_str(data, "vision"),
+            features=[str(f) for f in _list(data, "features")],
+            created_at=_str(data, "created_at") or "",
+            updated_at=_str(data, "updated_at") or "",
+            released_at=_str(data, "released_at") or _str(data, "completed_at"),
+            skipped_at=_str(data, "skipped_at") or _str(data, "cancelled_at"),
+            extra=_take(data, cls.FIELDS),
+        )
+
+    def to_dict(self) -> Data:
+        """The reference's shape (status, completed_at, cancelled_at) plus our `vision`."""
+        reference_status = "cancelled" if self.skipped_at else "complete" if self.released_at else "active"
+        data: Data = {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "vision": self.vision,
+            "features": self.features,
+            "status": reference_status,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "completed_at": self.released_at,
+            "cancelled_at": self.skipped_at,
+        }
+        return {
+            **_clean(data, keep_none=("description", "completed_at", "cancelled_at")),
+            **self.extra,
+        }
