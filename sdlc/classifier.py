@@ -111,7 +111,7 @@ class _Classifier:
 
     def artifact_action(self, rule: str, kinds: tuple[str, ...]) -> Classification | None:
         for kind in kinds:
-            art = self.f.artifact(kind)
+            art = self.f.find_artifact(kind)
             condition = artifact_condition(self.f, art, self.config, self.files)
             if condition == "fresh":
                 continue
@@ -125,7 +125,13 @@ class _Classifier:
                     if condition == "stale"
                     else "is a draft awaiting approval"
                 )
-                if kind == "review" and condition == "draft" and self.review_fails_quality():
+                # Rule 6's exception: no human approval for a review whose scores already fail.
+                if (
+                    rule == "artifact_next"
+                    and kind == "review"
+                    and condition == "draft"
+                    and self.review_fails_quality()
+                ):
                     action, verb = (
                         "fix_review_issues",
                         "scores fail the quality threshold: fix the findings",

@@ -109,7 +109,7 @@ def exit_criteria(
         return [Unmet("phase", f"phase '{current}' is the last one")]
     unmet: list[Unmet] = []
     for kind in config.cumulative_required[target]:
-        condition = artifact_condition(feature, feature.artifact(kind), config, files)
+        condition = artifact_condition(feature, feature.find_artifact(kind), config, files)
         if condition != "fresh":
             unmet.append(Unmet("artifact", f"artifact '{kind}' is {condition}", artifact=kind))
     if passes(current, target, "implementation") or PHASE_INDEX[current] > PHASE_INDEX["implementation"]:

@@ -346,7 +346,15 @@ class Feature:
             phase_history=[PhaseEntry("draft", at)],
         )
 
+    def find_artifact(self, artifact_type: str) -> Artifact:
+        """The artifact entry, or a fresh `missing` one; never changes the feature."""
+        for art in self.artifacts:
+            if art.artifact_type == artifact_type:
+                return art
+        return Artifact.new(self.slug, artifact_type)
+
     def artifact(self, artifact_type: str) -> Artifact:
+        """The artifact entry, added to the feature when it is absent."""
         for art in self.artifacts:
             if art.artifact_type == artifact_type:
                 return art
