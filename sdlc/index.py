@@ -14,11 +14,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdlc import yamlio
 from sdlc._version import __version__
 from sdlc.atomic import write_atomic
 from sdlc.classifier import classify
-from sdlc.errors import CorruptFile
+from sdlc.errors import CorruptFile, FeatureNotFound
 from sdlc.events import recent_events
 from sdlc.lifecycle import ARTIFACT_FILES
 from sdlc.model import Feature, now
@@ -100,9 +99,7 @@ class _Builder:
     def _parse(self, slug: str) -> Feature:
         feature = self.parsed.get(slug)
         if feature is None:
-            path = self.store.paths.features / slug / MANIFEST
-            feature = self.store.parse_feature(slug, yamlio.loads(path.read_bytes()))
-            self.parsed[slug] = feature
+            feature = self.parsed[slug] = self.store.load_feature(slug)
         return feature
 
     def _hashes(self, slug: str, feature: Feature, old_art: dict[str, Any]) -> dict[str, Any]:
@@ -168,9 +165,8 @@ class _Builder:
         self.dirty = True
         try:
             feature = self._parse(slug)
-        except (CorruptFile, yamlio.YAMLError, OSError) as err:
-            message = err.message if isinstance(err, CorruptFile) else str(err)
-            return {"key": key, "art": {}, "error": message}
+        except (CorruptFile, FeatureNotFound) as err:  # FeatureNotFound: deleted meanwhile
+            return {"key": key, "art": {}, "error": err.message}
         art = self._hashes(slug, feature, (old or {}).get("art", {}))
         return {
             "key": key,

@@ -125,6 +125,7 @@ class Store:
         return feature
 
     def load_feature(self, slug: str) -> Feature:
+        """The feature `slug`; FeatureNotFound or CorruptFile (naming the path) otherwise."""
         check_slug(slug)
         self.require_initialized()
         try:

@@ -9,7 +9,7 @@ import typer
 from sdlc.cli import output as out
 
 HELP = "Record artifact moves: draft, approve, reject, pass, fail, waive, unwaive, status."
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer()
 Slug = Annotated[str, typer.Argument(help="Feature slug.")]
 Type = Annotated[str, typer.Argument(help="spec, design, tasks, qa_plan, review, audit or qa_results.")]
 By = Annotated[str | None, typer.Option("--by", help="Who is acting (default: SDLC_ACTOR, git user).")]

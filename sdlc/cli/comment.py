@@ -9,7 +9,7 @@ import typer
 from sdlc.cli import output as out
 
 HELP = "Comments on a feature, task or artifact; blocker and question flags stop the pipeline."
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer()
 Slug = Annotated[str, typer.Argument(help="Feature slug.")]
 CommentId = Annotated[str, typer.Argument(help="Comment id, e.g. C1.")]
 By = Annotated[str | None, typer.Option("--by", help="Author (default: SDLC_ACTOR, git user).")]

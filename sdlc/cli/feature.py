@@ -9,7 +9,7 @@ import typer
 from sdlc.cli import output as out
 
 HELP = "Create, list, show, update, transition, archive and block features."
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer()
 Slug = Annotated[str, typer.Argument(help="Feature slug.")]
 By = Annotated[str | None, typer.Option("--by", help="Who is acting (default: SDLC_ACTOR, git user).")]
 

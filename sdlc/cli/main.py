@@ -66,7 +66,6 @@ def build_app(word: str | None) -> Any:
     app = typer.Typer(
         name="sdlc",
         help="The feature lifecycle engine: state, classifier, artifacts, tasks, comments.",
-        no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -82,12 +81,19 @@ def build_app(word: str | None) -> Any:
     return app
 
 
-def _usage_message(err: BaseException) -> str:
+def _usage_error(err: BaseException) -> tuple[str, str, str]:
+    """(code, message, hint) for a command-line parsing error."""
     message = err.format_message() if hasattr(err, "format_message") else str(err)
-    marker = USAGE_MARKERS.get(type(err).__name__, "")
-    if type(err).__name__ == "UsageError" and message.startswith("No such command"):
+    kind = type(err).__name__
+    marker = USAGE_MARKERS.get(kind, "")
+    if message.startswith("No such command"):
         marker = "unknown subcommand"
-    return f"{marker}: {message}" if marker else message
+    elif message.startswith("Missing command"):
+        marker, message = "missing required argument", "a subcommand is required"
+    ctx = getattr(err, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "sdlc"
+    code = "invalid_value" if marker == "invalid value" else "usage_error"
+    return code, f"{marker}: {message}" if marker else message, f"see `{path} --help`"
 
 
 def _report(code: str, message: str, hint: str | None, exit_code: int, json_mode: bool) -> int:
@@ -133,7 +139,7 @@ def run(argv: list[str]) -> int:
         raise
     except Exception as err:
         if hasattr(err, "exit_code") and hasattr(err, "format_message"):
-            return _report("usage_error", _usage_message(err), "see `sdlc --help`", 2, json_mode)
+            return _report(*_usage_error(err), 2, json_mode)
         if type(err).__name__ == "Abort":
             return 1
         if os.environ.get("SDLC_DEBUG") == "1":

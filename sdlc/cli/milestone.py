@@ -9,7 +9,7 @@ import typer
 from sdlc.cli import output as out
 
 HELP = "Group features into ordered milestones and release them."
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer()
 Slug = Annotated[str, typer.Argument(help="Milestone slug.")]
 Feature = Annotated[str, typer.Argument(help="Feature slug.")]
 By = Annotated[str | None, typer.Option("--by", help="Who is acting.")]

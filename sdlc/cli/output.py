@@ -60,7 +60,7 @@ def warnings(messages: Iterable[str]) -> None:
 def emit(data: Any, text: str | Callable[[Any], str]) -> None:
     """Print `data` as JSON in JSON mode, else the text (or text function of data)."""
     if OPTIONS.json:
-        write(json.dumps(data, ensure_ascii=False, indent=2))
+        write(json.dumps(data, ensure_ascii=False))
     else:
         rendered = text(data) if callable(text) else text
         if rendered:

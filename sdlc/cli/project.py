@@ -9,7 +9,7 @@ import typer
 from sdlc.cli import output as out
 
 HELP = "Project-wide status, statistics and blockers."
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer()
 
 
 @app.command("status")

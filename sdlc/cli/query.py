@@ -9,7 +9,7 @@ import typer
 from sdlc.cli import output as out
 
 HELP = "Cross-feature queries: blocked, ready, needs-approval, search."
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer()
 
 
 def _run(which: str, empty: str) -> None:

@@ -9,7 +9,7 @@ import typer
 from sdlc.cli import output as out
 
 HELP = "Quality scores per lens; the newest per lens counts against the thresholds."
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer()
 Slug = Annotated[str, typer.Argument(help="Feature slug.")]
 
 

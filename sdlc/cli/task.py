@@ -9,7 +9,7 @@ import typer
 from sdlc.cli import output as out
 
 HELP = "Add, move, edit, list and search the tasks of a feature."
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer()
 Slug = Annotated[str, typer.Argument(help="Feature slug.")]
 TaskId = Annotated[str, typer.Argument(help="Task id, e.g. T1.")]
 By = Annotated[str | None, typer.Option("--by", help="Who is acting (default: SDLC_ACTOR, git user).")]

@@ -29,9 +29,11 @@ def init() -> None:
     from sdlc.ops.init import init_project
 
     result = init_project(out.init_root())
-    created = result["created"]
-    text = f"Initialized sdlc in {result['root']}" if created else f"Already initialized: {result['root']}"
-    out.emit(result, text + "".join(f"\n  created {p}" for p in created))
+    changes = [f"\n  created {p}" for p in result["created"]] + [
+        f"\n  updated {p}" for p in result["updated"]
+    ]
+    text = f"Initialized sdlc in {result['root']}" if changes else f"Already initialized: {result['root']}"
+    out.emit(result, text + "".join(changes))
 
 
 def state() -> None:

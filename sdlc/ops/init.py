@@ -62,6 +62,7 @@ def init_project(root: Path) -> dict[str, Any]:
 
         raise InvalidValue(f"invalid value: root {root} is not a directory", hint="create it or pass --root")
     created: list[str] = []
+    updated: list[str] = []
     sdlc_dir = root / ".sdlc"
     already = sdlc_dir.is_dir()
     _mkdir(sdlc_dir, created, root)
@@ -83,5 +84,5 @@ def init_project(root: Path) -> dict[str, Any]:
         if AGENTS_BEGIN not in text:
             separator = "" if text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
             write_atomic(agents, (text + separator + AGENTS_SECTION).encode())
-            created.append("AGENTS.md (sdlc section)")
-    return {"root": os.fspath(root), "already_initialized": already, "created": created}
+            updated.append("AGENTS.md")
+    return {"root": os.fspath(root), "already_initialized": already, "created": created, "updated": updated}
