@@ -29,30 +29,29 @@ USAGE_MARKERS = {
 }
 
 
-def _split_global(args: list[str]) -> tuple[list[str], bool]:
-    """Remove --json/-j wherever it stands (before `--`), as the spec allows both places."""
-    out, json_mode = [], False
-    for position, arg in enumerate(args):
+def _split_global(args: list[str]) -> tuple[list[str], bool, str | None]:
+    """Take --json/-j and --root PATH out wherever they stand (before `--`): both are global
+    and may come before or after the subcommand."""
+    out: list[str] = []
+    json_mode, root = False, None
+    rest = iter(enumerate(args))
+    for position, arg in rest:
         if arg == "--":
             out.extend(args[position:])
             break
         if arg in ("--json", "-j"):
             json_mode = True
+        elif arg.startswith("--root="):
+            root = arg.split("=", 1)[1]
+        elif arg == "--root" and position + 1 < len(args):
+            root = next(rest)[1]
         else:
             out.append(arg)
-    return out, json_mode
+    return out, json_mode, root
 
 
 def _first_word(args: list[str]) -> str | None:
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg == "--root":
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return None
+    return next((arg for arg in args if not arg.startswith("-")), None)
 
 
 def build_app(word: str | None) -> Any:
@@ -111,7 +110,7 @@ def _report(code: str, message: str, hint: str | None, exit_code: int, json_mode
 
 
 def run(argv: list[str]) -> int:
-    args, json_mode = _split_global(argv)
+    args, json_mode, root = _split_global(argv)
     if args in (["--version"], ["-V"]):
         from sdlc._version import __version__
 
@@ -120,7 +119,7 @@ def run(argv: list[str]) -> int:
     from sdlc.cli.output import OPTIONS
     from sdlc.errors import SdlcError
 
-    OPTIONS.json, OPTIONS.root = json_mode, None
+    OPTIONS.json, OPTIONS.root = json_mode, root
     try:
         command = build_app(_first_word(args))
         import typer.main

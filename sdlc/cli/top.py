@@ -20,8 +20,7 @@ def root_options(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     """The feature lifecycle engine."""
-    out.OPTIONS.root = root or out.OPTIONS.root
-    out.OPTIONS.json = out.OPTIONS.json or json_flag
+    # The entry point has already taken both out of the arguments (they are global).
 
 
 def init() -> None:

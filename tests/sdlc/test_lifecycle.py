@@ -255,3 +255,22 @@ def test_init_is_idempotent(tmp_path: Path, capsys) -> None:  # type: ignore[no-
     agents = (root / "AGENTS.md").read_text()
     assert agents.startswith("# Team notes\n") and agents.count("<!-- sdlc:begin -->") == 1
     assert (root / ".sdlc/.gitignore").read_text() == ".lock\n.cache/\nruns/\ncallbacks/\n"
+
+
+def test_root_is_found_from_a_subdirectory_and_options_go_anywhere(project: Path, tmp_path: Path) -> None:
+    from conftest import run_process
+
+    nested = project / "src" / "deep"
+    nested.mkdir(parents=True)
+    assert run_process(["feature", "create", "auth", "--json"], nested).returncode == 0
+    listed = run_process(["feature", "list", "--json"], nested)
+    assert [f["slug"] for f in json.loads(listed.stdout)] == ["auth"]
+    elsewhere = run_process(["feature", "list", "--root", str(project), "-j"], tmp_path)
+    assert [f["slug"] for f in json.loads(elsewhere.stdout)] == ["auth"]
+    env_root = run_process(["feature", "list", "--json"], tmp_path, env={"SDLC_ROOT": str(project)})
+    assert [f["slug"] for f in json.loads(env_root.stdout)] == ["auth"]
+    gitonly = tmp_path / "repo"
+    (gitonly / "sub").mkdir(parents=True)
+    (gitonly / ".git").mkdir()
+    refused = run_process(["state", "--json"], gitonly / "sub")
+    assert str(gitonly) in json.loads(refused.stdout)["error"]["message"]  # the .git root was chosen
