@@ -57,18 +57,19 @@ def last_event_id(path: Path) -> int:
     return 0
 
 
-def append_events(path: Path, events: list[dict[str, Any]]) -> list[int]:
-    """Number and append `events` (each {ts, actor, feature?, type, data}); returns their ids.
+def number_events(path: Path, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give `events` (each {ts, actor, feature?, type, data}) the next ids of the log.
     The caller holds the project lock."""
-    if not events:
-        return []
     first = last_event_id(path) + 1
-    lines = []
-    for offset, event in enumerate(events):
-        numbered = {"id": first + offset, **event}
-        lines.append(json.dumps(numbered, separators=(",", ":"), ensure_ascii=False))
-    append_durable(path, ("\n".join(lines) + "\n").encode())
-    return [first + i for i in range(len(events))]
+    return [{"id": first + offset, **event} for offset, event in enumerate(events)]
+
+
+def append_numbered(path: Path, events: list[dict[str, Any]]) -> None:
+    """Append the numbered `events` that the log does not hold yet, in one durable write."""
+    last = last_event_id(path)
+    lines = [json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events if e["id"] > last]
+    if lines:
+        append_durable(path, ("\n".join(lines) + "\n").encode())
 
 
 def read_events(path: Path) -> tuple[list[dict[str, Any]], int]:

@@ -58,6 +58,10 @@ class ProjectPaths:
         return self.sdlc / ".lock"
 
     @property
+    def journal(self) -> Path:
+        return self.sdlc / ".journal"
+
+    @property
     def cache(self) -> Path:
         return self.sdlc / ".cache"
 

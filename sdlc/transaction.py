@@ -10,9 +10,9 @@ from types import TracebackType
 from typing import Any
 
 from sdlc import yamlio
-from sdlc.atomic import write_atomic
 from sdlc.errors import FeatureNotFound, LockTimeout, MilestoneNotFound
-from sdlc.events import append_events
+from sdlc.events import number_events
+from sdlc.journal import apply_journal, replay_journal, write_journal
 from sdlc.model import Feature, Milestone, now
 from sdlc.state import apply_changes
 from sdlc.store import Store
@@ -56,6 +56,11 @@ class Transaction:
                 f"could not lock .sdlc/.lock within {timeout:g} s: another sdlc command holds it",
                 hint="retry, or raise SDLC_LOCK_TIMEOUT",
             ) from None
+        try:
+            replay_journal(self.store.paths)
+        except BaseException:
+            self._lock.release()
+            raise
         return self
 
     def __exit__(
@@ -176,21 +181,27 @@ class Transaction:
         return hops
 
     def _write(self) -> None:
+        """Journal every change, then apply it (see sdlc.journal)."""
         paths = self.store.paths
+        milestones = list(self._changed_milestones.values())
+        if not (self._changed or milestones or self._events):
+            return
+        files: dict[str, str] = {}
         for feature in self._changed.values():
             feature.revision += 1
             feature.updated_at = self.at
-            write_atomic(paths.manifest(feature.slug), yamlio.dumps(feature.to_dict()).encode())
-        milestones = list(self._changed_milestones.values())
+            files[paths.relative(paths.manifest(feature.slug))] = yamlio.dumps(feature.to_dict())
         for milestone in milestones:
-            write_atomic(paths.milestone_manifest(milestone.slug), yamlio.dumps(milestone.to_dict()).encode())
-        append_events(paths.events, self._events)
-        if self._changed or milestones or self._events:
-            state = self.store.read_state()
-            if state is None:
-                from sdlc.index import rebuild_state
+            files[paths.relative(paths.milestone_manifest(milestone.slug))] = yamlio.dumps(
+                milestone.to_dict()
+            )
+        events = number_events(paths.events, self._events)
+        state = self.store.read_state()
+        if state is None:
+            from sdlc.index import rebuild_state
 
-                state = rebuild_state(self.store)
-            else:
-                state = apply_changes(state, list(self._changed.values()), milestones, self._events, self.at)
-            write_atomic(paths.state, yamlio.dumps(state).encode())
+            state = rebuild_state(self.store)
+        state = apply_changes(state, list(self._changed.values()), milestones, events, self.at)
+        files[paths.relative(paths.state)] = yamlio.dumps(state)
+        write_journal(paths, files, events)
+        apply_journal(paths, files, events)

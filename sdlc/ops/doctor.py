@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from sdlc import yamlio
@@ -65,6 +66,12 @@ def diagnose(store: Store) -> list[dict[str, Any]]:
             if member not in known:
                 problems.append(_problem(rel, f"member feature '{member}' does not exist"))
     problems.extend(_state_problems(store, features))
+    if store.paths.journal.exists():
+        problems.append(_problem(".sdlc/.journal", "an interrupted write is pending", fixable=True))
+    for temp in _leftover_temp_files(store):
+        problems.append(
+            _problem(store.paths.relative(temp), "temp file left by an interrupted write", fixable=True)
+        )
     events, bad = read_events(store.paths.events)
     if bad:
         problems.append(_problem(".sdlc/events.jsonl", f"{bad} line(s) do not parse"))
@@ -72,6 +79,11 @@ def diagnose(store: Store) -> list[dict[str, Any]]:
     if any(b <= a for a, b in pairwise(ids)):
         problems.append(_problem(".sdlc/events.jsonl", "event ids do not increase"))
     return problems
+
+
+def _leftover_temp_files(store: Store) -> list[Path]:
+    """Temp files of atomic writes killed before their rename (the cache has its own)."""
+    return sorted(p for p in store.paths.sdlc.rglob(".*.tmp") if ".cache" not in p.parts)
 
 
 def _state_problems(store: Store, features: list[Feature]) -> list[dict[str, Any]]:
@@ -85,13 +97,17 @@ def _state_problems(store: Store, features: list[Feature]) -> list[dict[str, Any
     return []
 
 
-def doctor(store: Store, fix: bool) -> dict[str, Any]:
+def doctor(store: Store, fix: bool, actor: str = "doctor") -> dict[str, Any]:
     problems = diagnose(store)
     fixed = []
     if fix and any(p["fixable"] for p in problems):
         from sdlc.index import rebuild_state
+        from sdlc.transaction import Transaction
 
-        write_atomic(store.paths.state, yamlio.dumps(rebuild_state(store)).encode())
+        with Transaction(store, actor):  # entering replays a pending journal
+            write_atomic(store.paths.state, yamlio.dumps(rebuild_state(store)).encode())
+            for temp in _leftover_temp_files(store):  # no writer runs while we hold the lock
+                temp.unlink(missing_ok=True)
         fixed = [p for p in problems if p["fixable"]]
         problems = diagnose(store)
     return {"ok": not problems, "problems": problems, "fixed": fixed}

@@ -13,7 +13,7 @@ from sdlc.state import empty_state
 
 SDLC_DIRS = ("features", "milestones", "patterns", "audits", "branches", "archives", "roadmap")
 AI_DIRS = ("patterns", "decisions", "gotchas", "architecture", "conventions")
-GITIGNORE = ".lock\n.cache/\nruns/\ncallbacks/\n"
+GITIGNORE = ".lock\n.journal\n.cache/\nruns/\ncallbacks/\n"
 AGENTS_BEGIN = "<!-- sdlc:begin -->"
 AGENTS_END = "<!-- sdlc:end -->"
 AI_INDEX = """# Project knowledge base

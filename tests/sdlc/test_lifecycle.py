@@ -254,7 +254,7 @@ def test_init_is_idempotent(tmp_path: Path, capsys) -> None:  # type: ignore[no-
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == snapshot
     agents = (root / "AGENTS.md").read_text()
     assert agents.startswith("# Team notes\n") and agents.count("<!-- sdlc:begin -->") == 1
-    assert (root / ".sdlc/.gitignore").read_text() == ".lock\n.cache/\nruns/\ncallbacks/\n"
+    assert (root / ".sdlc/.gitignore").read_text() == ".lock\n.journal\n.cache/\nruns/\ncallbacks/\n"
 
 
 def test_root_is_found_from_a_subdirectory_and_options_go_anywhere(project: Path, tmp_path: Path) -> None:
@@ -274,3 +274,32 @@ def test_root_is_found_from_a_subdirectory_and_options_go_anywhere(project: Path
     (gitonly / ".git").mkdir()
     refused = run_process(["state", "--json"], gitonly / "sub")
     assert str(gitonly) in json.loads(refused.stdout)["error"]["message"]  # the .git root was chosen
+
+
+def test_doctor_completes_an_interrupted_write(sdlc: InProcess, project: Path) -> None:
+    from sdlc.journal import write_journal
+    from sdlc.paths import ProjectPaths
+
+    sdlc.json("feature", "create", "auth")
+    manifest = project / ".sdlc/features/auth/manifest.yaml"
+    pending = manifest.read_text().replace("title: auth", "title: Renamed")
+    event = {
+        "id": 2,
+        "ts": "2026-01-01T00:00:00Z",
+        "actor": "x",
+        "feature": "auth",
+        "type": "feature.updated",
+    }
+    write_journal(
+        ProjectPaths(project), {".sdlc/features/auth/manifest.yaml": pending}, [{**event, "data": {}}]
+    )
+    (project / ".sdlc/features/auth/.manifest.yaml.abc.tmp").write_text("half")
+    report = sdlc("doctor", json_mode=True)
+    assert report.code == 1
+    assert {p["path"] for p in report.data["problems"]} == {
+        ".sdlc/.journal",
+        ".sdlc/features/auth/.manifest.yaml.abc.tmp",
+    }
+    assert sdlc.json("doctor", "--fix")["ok"] is True
+    assert sdlc.json("feature", "show", "auth")["title"] == "Renamed"
+    assert [e["type"] for e in sdlc.json("history")] == ["feature.created", "feature.updated"]
