@@ -16,11 +16,12 @@ class SdlcError(Exception):
 
     code = "error"
     exit_code = EXIT_ERROR
+    default_hint: str | None = None
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = hint or self.default_hint
 
     def to_dict(self) -> dict[str, object]:
         return {"code": self.code, "message": self.full_message(), "hint": self.hint}
@@ -83,10 +84,12 @@ class MilestoneExists(SdlcError):
 
 class DependencyCycle(SdlcError):
     code = "dependency_cycle"
+    default_hint = "drop one of the dependencies that close the cycle"
 
 
 class CorruptFile(SdlcError):
     code = "corrupt_file"
+    default_hint = "repair or restore the file (e.g. `git checkout -- <path>`), then run `sdlc doctor`"
 
 
 class LockTimeout(SdlcError):
@@ -95,6 +98,7 @@ class LockTimeout(SdlcError):
 
 class ConfigInvalid(SdlcError):
     code = "config_invalid"
+    default_hint = "fix .sdlc/config.yaml (spec: `sdlc config validate` lists every problem)"
 
 
 class AgentForbidden(SdlcError):

@@ -247,6 +247,9 @@ class Score:
     evaluator: str
     timestamp: str
     deductions: list[Data] = field(default_factory=list)
+    extra: Data = field(default_factory=dict)
+
+    FIELDS = ("lens", "score", "evaluator", "timestamp", "deductions")
 
     @classmethod
     def from_dict(cls, raw: Any) -> Score:
@@ -260,6 +263,7 @@ class Score:
             evaluator=_str(data, "evaluator") or "",
             timestamp=_str(data, "timestamp") or "",
             deductions=[_map(d, "deduction") for d in _list(data, "deductions")],
+            extra=_take(data, cls.FIELDS),
         )
 
     def to_dict(self) -> Data:
@@ -269,6 +273,7 @@ class Score:
             "evaluator": self.evaluator,
             "timestamp": self.timestamp,
             "deductions": self.deductions,
+            **self.extra,
         }
 
 
@@ -277,6 +282,7 @@ class PhaseEntry:
     phase: str
     entered: str
     exited: str | None = None
+    extra: Data = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, raw: Any) -> PhaseEntry:
@@ -285,10 +291,11 @@ class PhaseEntry:
             phase=_choice(_req(data, "phase"), PHASES, "phase"),
             entered=_str(data, "entered") or "",
             exited=_str(data, "exited"),
+            extra=_take(data, ("phase", "entered", "exited")),
         )
 
     def to_dict(self) -> Data:
-        return {"phase": self.phase, "entered": self.entered, "exited": self.exited}
+        return {"phase": self.phase, "entered": self.entered, "exited": self.exited, **self.extra}
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from sdlc.errors import InvalidSlug
 
@@ -39,3 +40,16 @@ def check_comment_id(value: str) -> str:
 
 def default_title(slug: str) -> str:
     return slug.replace("-", " ")
+
+
+def check_names(
+    slugs: Iterable[str] = (), task_ids: Iterable[str | None] = (), comment_ids: Iterable[str] = ()
+) -> None:
+    """Validate every name a command was given before it touches any path (spec §1)."""
+    for slug in slugs:
+        check_slug(slug)
+    for task_id in task_ids:
+        if task_id is not None:
+            check_task_id(task_id)
+    for comment_id in comment_ids:
+        check_comment_id(comment_id)

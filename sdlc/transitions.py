@@ -30,7 +30,8 @@ def check_target(feature: Feature, target: str, config: Config) -> None:
         )
     if PHASE_INDEX[target] < PHASE_INDEX[feature.phase]:
         raise InvalidTransition(
-            f"cannot move '{feature.slug}' from {feature.phase} back to {target}: phases only move forward"
+            f"cannot move '{feature.slug}' from {feature.phase} back to {target}: phases only move forward",
+            hint="new work on a finished phase belongs in a new feature",
         )
     if target == "released" and feature.phase != "released":
         raise InvalidTransition(
@@ -38,7 +39,10 @@ def check_target(feature: Feature, target: str, config: Config) -> None:
             hint=f"use `sdlc merge {feature.slug}`",
         )
     if target != feature.phase and target not in config.enabled_phases:
-        raise InvalidTransition(f"phase '{target}' is disabled in .sdlc/config.yaml")
+        raise InvalidTransition(
+            f"phase '{target}' is disabled in .sdlc/config.yaml",
+            hint="see phases.enabled in .sdlc/config.yaml",
+        )
 
 
 def guard_transition(

@@ -134,8 +134,6 @@ def run(argv: list[str]) -> int:
         return _report(err.code, err.full_message(), err.hint, err.exit_code, json_mode)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        raise
     except Exception as err:
         if hasattr(err, "exit_code") and hasattr(err, "format_message"):
             return _report(*_usage_error(err), 2, json_mode)
@@ -153,12 +151,11 @@ def run(argv: list[str]) -> int:
 
 
 def main() -> None:
+    code = run(sys.argv[1:])
     try:
-        code = run(sys.argv[1:])
         sys.stdout.flush()
     except BrokenPipeError:
-        # A reader that went away (`sdlc ... | head`) ends us quietly, without a flush error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        code = 0
+        from sdlc.cli.output import silence_stdout
+
+        silence_stdout()
     sys.exit(code)

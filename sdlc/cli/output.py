@@ -45,7 +45,21 @@ def actor(by: str | None = None) -> str:
 
 
 def write(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    """Write to stdout now. A reader that went away (`sdlc ... | head`) is not an error of
+    ours: the rest of the output is dropped quietly and the exit code stays the command's."""
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def warn(message: str) -> None:

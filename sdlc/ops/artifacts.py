@@ -7,6 +7,7 @@ from typing import Any
 from sdlc.actor import is_agent
 from sdlc.errors import AgentForbidden, InvalidArtifactTransition, MissingArtifact, UsageError
 from sdlc.model import Artifact, Feature
+from sdlc.names import check_names
 from sdlc.ops.common import artifact_type
 from sdlc.store import Store, sha256_file
 from sdlc.transaction import Transaction
@@ -73,6 +74,7 @@ def move_artifact(
         )
     if move in ("fail", "waive") and not reason:
         raise UsageError(f"missing required argument: {move} needs --reason", hint='add --reason "why"')
+    check_names([slug])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         art = feature.artifact(kind)

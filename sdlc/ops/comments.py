@@ -7,8 +7,8 @@ from typing import Any
 from sdlc.errors import CommentNotFound, InvalidValue, TaskNotFound, UsageError
 from sdlc.lifecycle import COMMENT_FLAGS
 from sdlc.model import Comment, Feature
-from sdlc.names import check_comment_id, check_task_id
-from sdlc.ops.common import artifact_type
+from sdlc.names import check_comment_id, check_names, check_task_id
+from sdlc.ops.common import artifact_type, feature_row
 from sdlc.store import Store
 from sdlc.transaction import Transaction
 
@@ -53,12 +53,14 @@ def create_comment(
     target: dict[str, Any] = {"kind": "feature"}
     if artifact:
         target = {"kind": "artifact", "artifact_type": artifact_type(artifact)}
+    check_names([slug], [task])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         if task:
-            check_task_id(task)
             if feature.task(task) is None:
-                raise TaskNotFound(f"task {task} not found in feature '{slug}'")
+                raise TaskNotFound(
+                    f"task {task} not found in feature '{slug}'", hint=f"see `sdlc task list {slug}`"
+                )
             target = {"kind": "task", "task_id": task}
         comment_id = f"C{feature.next_comment_seq}"
         feature.next_comment_seq += 1
@@ -73,6 +75,7 @@ def create_comment(
 def resolve_comment(
     store: Store, actor: str, slug: str, comment_id: str, by: str | None = None
 ) -> dict[str, Any]:
+    check_names([slug], comment_ids=[comment_id])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         comment = _comment(feature, comment_id)
@@ -86,6 +89,7 @@ def resolve_comment(
 
 
 def remove_comment(store: Store, actor: str, slug: str, comment_id: str) -> dict[str, Any]:
+    check_names([slug], comment_ids=[comment_id])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         comment = _comment(feature, comment_id)
@@ -108,5 +112,5 @@ def list_comments(
             continue
         if comment.resolved_at and not include_resolved:
             continue
-        rows.append({"feature": slug, **comment.to_dict()})
+        rows.append(feature_row(slug, comment.to_dict()))
     return rows

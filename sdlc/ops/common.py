@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sdlc.errors import InvalidValue
 from sdlc.lifecycle import ARTIFACTS, normalize_artifact
 
@@ -21,3 +23,9 @@ def reason_text(words: list[str] | str | None) -> str | None:
         return None
     text = " ".join(words) if isinstance(words, list) else words
     return text.strip() or None
+
+
+def feature_row(slug: str, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (a task, comment or score) with the feature it belongs to first; a manifest
+    field of the same name never overrides it."""
+    return {"feature": slug, **data} | {"feature": slug}

@@ -14,7 +14,7 @@ from sdlc.errors import (
     UsageError,
 )
 from sdlc.model import Feature
-from sdlc.names import check_slug, default_title
+from sdlc.names import check_names, default_title
 from sdlc.store import Store
 from sdlc.transaction import Transaction
 from sdlc.transitions import check_target, enter_phase, guard_transition
@@ -32,7 +32,6 @@ def _result(feature: Feature, hops: dict[str, list[str]], **extra: Any) -> dict[
 def _check_dependencies(tx: Transaction, slug: str, dependencies: list[str]) -> None:
     """Every dependency exists, and none leads back to `slug`."""
     for dep in dependencies:
-        check_slug(dep)
         if dep == slug:
             raise DependencyCycle(f"dependency cycle detected: '{slug}' → '{slug}'")
         if tx.try_feature(dep) is None:
@@ -65,7 +64,7 @@ def create_feature(
     description: str | None = None,
     depends_on: list[str] | None = None,
 ) -> dict[str, Any]:
-    check_slug(slug)
+    check_names([slug, *(depends_on or [])])
     store.require_initialized()
     with Transaction(store, actor) as tx:
         if store.feature_exists(slug):
@@ -89,6 +88,7 @@ def update_feature(
     depends_on: list[str] | None = None,
     clear_depends_on: bool = False,
 ) -> dict[str, Any]:
+    check_names([slug, *(depends_on or [])])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         changes: dict[str, Any] = {}
@@ -117,6 +117,7 @@ def transition_feature(
 ) -> dict[str, Any]:
     if force and not reason:
         raise UsageError("missing required argument: --force needs --reason", hint='add --reason "why"')
+    check_names([slug])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         check_target(feature, target, store.config)
@@ -143,6 +144,7 @@ def transition_feature(
 
 
 def set_archived(store: Store, actor: str, slug: str, archived: bool) -> dict[str, Any]:
+    check_names([slug])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         if feature.archived != archived:
@@ -154,6 +156,7 @@ def set_archived(store: Store, actor: str, slug: str, archived: bool) -> dict[st
 
 
 def block_feature(store: Store, actor: str, slug: str, reason: str) -> dict[str, Any]:
+    check_names([slug])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         feature.blockers.append(reason)
@@ -164,6 +167,7 @@ def block_feature(store: Store, actor: str, slug: str, reason: str) -> dict[str,
 
 
 def unblock_feature(store: Store, actor: str, slug: str, everything: bool = False) -> dict[str, Any]:
+    check_names([slug])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         removed = feature.blockers if everything else feature.blockers[-1:]
@@ -177,6 +181,7 @@ def unblock_feature(store: Store, actor: str, slug: str, everything: bool = Fals
 
 def merge_feature(store: Store, actor: str, slug: str) -> dict[str, Any]:
     """Record the merge: only in merge, only when merge's exit criteria hold."""
+    check_names([slug])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         if feature.archived:

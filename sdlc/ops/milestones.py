@@ -6,7 +6,7 @@ from typing import Any
 
 from sdlc.errors import CorruptFile, FeatureNotFound, InvalidTransition, MilestoneExists, UsageError
 from sdlc.model import Milestone
-from sdlc.names import check_slug
+from sdlc.names import check_names
 from sdlc.store import Store
 from sdlc.transaction import Transaction
 
@@ -54,13 +54,13 @@ def describe(store: Store, milestone: Milestone) -> dict[str, Any]:
 
 def _require_features(tx: Transaction, slugs: list[str]) -> None:
     for slug in slugs:
-        tx.feature(check_slug(slug))
+        tx.feature(slug)
 
 
 def create_milestone(
     store: Store, actor: str, slug: str, title: str, features: list[str] | None = None
 ) -> dict[str, Any]:
-    check_slug(slug)
+    check_names([slug, *(features or [])])
     with Transaction(store, actor) as tx:
         if tx.milestone_exists(slug):
             raise MilestoneExists(f"milestone '{slug}' already exists", hint=f"sdlc milestone info {slug}")
@@ -75,6 +75,7 @@ def create_milestone(
 def add_feature(
     store: Store, actor: str, slug: str, feature: str, position: int | None = None
 ) -> dict[str, Any]:
+    check_names([slug, feature])
     with Transaction(store, actor) as tx:
         milestone = tx.milestone(slug)
         _require_features(tx, [feature])
@@ -92,11 +93,13 @@ def add_feature(
 
 
 def remove_feature(store: Store, actor: str, slug: str, feature: str) -> dict[str, Any]:
-    check_slug(feature)
+    check_names([slug, feature])
     with Transaction(store, actor) as tx:
         milestone = tx.milestone(slug)
         if feature not in milestone.features:
-            raise FeatureNotFound(f"feature '{feature}' is not in milestone '{slug}'")
+            raise FeatureNotFound(
+                f"feature '{feature}' is not in milestone '{slug}'", hint=f"see `sdlc milestone info {slug}`"
+            )
         milestone.features.remove(feature)
         tx.save_milestone(milestone)
         tx.event("milestone.feature_removed", feature, milestone=slug)
@@ -104,6 +107,7 @@ def remove_feature(store: Store, actor: str, slug: str, feature: str) -> dict[st
 
 
 def reorder(store: Store, actor: str, slug: str, order: list[str]) -> dict[str, Any]:
+    check_names([slug, *order])
     with Transaction(store, actor) as tx:
         milestone = tx.milestone(slug)
         if sorted(order) != sorted(milestone.features) or len(set(order)) != len(order):
@@ -130,6 +134,7 @@ def update(
             "missing required argument: nothing to update",
             hint="give --title, --vision or --description",
         )
+    check_names([slug])
     with Transaction(store, actor) as tx:
         milestone = tx.milestone(slug)
         changes = {
@@ -145,10 +150,13 @@ def update(
 
 
 def release(store: Store, actor: str, slug: str, force: bool = False) -> dict[str, Any]:
+    check_names([slug])
     with Transaction(store, actor) as tx:
         milestone = tx.milestone(slug)
         if milestone.skipped_at:
-            raise InvalidTransition(f"milestone '{slug}' was skipped")
+            raise InvalidTransition(
+                f"milestone '{slug}' was skipped", hint="a skipped milestone cannot be released"
+            )
         if not milestone.released_at:
             states = _member_states(store, milestone)
             unreleased = [s for s, st in states.items() if st is None or not (st[0] == "released" or st[1])]
@@ -164,10 +172,13 @@ def release(store: Store, actor: str, slug: str, force: bool = False) -> dict[st
 
 
 def skip(store: Store, actor: str, slug: str) -> dict[str, Any]:
+    check_names([slug])
     with Transaction(store, actor) as tx:
         milestone = tx.milestone(slug)
         if milestone.released_at:
-            raise InvalidTransition(f"milestone '{slug}' is already released")
+            raise InvalidTransition(
+                f"milestone '{slug}' is already released", hint="a released milestone cannot be skipped"
+            )
         if not milestone.skipped_at:
             milestone.skipped_at = tx.at
             tx.save_milestone(milestone)

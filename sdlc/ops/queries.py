@@ -8,6 +8,7 @@ from sdlc.errors import CorruptFile
 from sdlc.events import recent_events
 from sdlc.index import Index, load_index
 from sdlc.lifecycle import ACTIONS, AGENT_ACTIONS, PHASES
+from sdlc.ops.common import feature_row
 from sdlc.ops.milestones import milestone_status
 from sdlc.store import Store
 
@@ -144,7 +145,7 @@ def search_tasks(
                 or needle in (task.description or "").lower()
                 or needle == task.id.lower()
             ):
-                rows.append({"feature": name, **task.to_dict()})
+                rows.append(feature_row(name, task.to_dict()))
     return rows[:limit], warnings
 
 

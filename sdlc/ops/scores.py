@@ -6,6 +6,8 @@ from typing import Any
 
 from sdlc.errors import InvalidValue
 from sdlc.model import Score
+from sdlc.names import check_names
+from sdlc.ops.common import feature_row
 from sdlc.store import Store
 from sdlc.transaction import Transaction
 
@@ -17,6 +19,7 @@ def set_score(
         raise InvalidValue(f"invalid value: score {value} is outside 0..100", hint="give --value 0..100")
     if not lens.strip():
         raise InvalidValue("invalid value: empty lens", hint="e.g. --lens implementation")
+    check_names([slug])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         score = Score(lens.strip(), value, evaluator or actor, tx.at)
@@ -48,4 +51,4 @@ def show_scores(store: Store, slug: str) -> dict[str, Any]:
 
 
 def score_history(store: Store, slug: str) -> list[dict[str, Any]]:
-    return [{"feature": slug, **s.to_dict()} for s in store.load_feature(slug).scores]
+    return [feature_row(slug, s.to_dict()) for s in store.load_feature(slug).scores]

@@ -7,7 +7,8 @@ from typing import Any
 from sdlc.errors import DependencyCycle, InvalidTransition, TaskNotFound, UsageError
 from sdlc.lifecycle import PHASE_INDEX
 from sdlc.model import Feature, Task
-from sdlc.names import check_task_id
+from sdlc.names import check_names, check_task_id
+from sdlc.ops.common import feature_row
 from sdlc.store import Store
 from sdlc.transaction import Transaction
 
@@ -53,11 +54,13 @@ def _result(feature: Feature, task: Task | None, hops: dict[str, list[str]], **e
 
 def _check_depends(feature: Feature, task_id: str, depends: list[str]) -> None:
     for dep in depends:
-        check_task_id(dep)
         if dep == task_id:
             raise DependencyCycle(f"dependency cycle detected: {task_id} → {task_id}")
         if feature.task(dep) is None:
-            raise TaskNotFound(f"task {dep} not found in feature '{feature.slug}'")
+            raise TaskNotFound(
+                f"task {dep} not found in feature '{feature.slug}'",
+                hint=f"see `sdlc task list {feature.slug}`",
+            )
     graph = {t.id: list(t.depends_on) for t in feature.tasks}
     graph[task_id] = depends
     trail = _cycle_from(graph, task_id, [task_id])
@@ -87,6 +90,7 @@ def add_task(
 ) -> dict[str, Any]:
     if not title.strip():
         raise UsageError("missing required argument: task title", hint="sdlc task add SLUG TITLE...")
+    check_names([slug], depends or [])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         _after_review(feature, "add a task", force)
@@ -125,6 +129,7 @@ def move_task(
             "missing required argument: a reason",
             hint=f"sdlc task block {slug} {task_id} REASON...",
         )
+    check_names([slug], [task_id])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         task = _task(feature, task_id)
@@ -163,6 +168,7 @@ def edit_task(
     description: str | None = None,
     depends: list[str] | None = None,
 ) -> dict[str, Any]:
+    check_names([slug], [task_id, *(depends or [])])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         task = _task(feature, task_id)
@@ -186,6 +192,7 @@ def edit_task(
 
 
 def remove_task(store: Store, actor: str, slug: str, task_id: str) -> dict[str, Any]:
+    check_names([slug], [task_id])
     with Transaction(store, actor) as tx:
         feature = tx.feature(slug)
         task = _task(feature, task_id)
@@ -204,9 +211,9 @@ def remove_task(store: Store, actor: str, slug: str, task_id: str) -> dict[str, 
 
 def get_task(store: Store, slug: str, task_id: str) -> dict[str, Any]:
     feature = store.load_feature(slug)
-    return {"feature": slug, **_task(feature, task_id).to_dict()}
+    return feature_row(slug, _task(feature, task_id).to_dict())
 
 
 def list_tasks(store: Store, slug: str) -> list[dict[str, Any]]:
     feature = store.load_feature(slug)
-    return [{"feature": slug, **t.to_dict()} for t in feature.tasks]
+    return [feature_row(slug, t.to_dict()) for t in feature.tasks]

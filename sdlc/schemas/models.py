@@ -195,16 +195,16 @@ class Task(Preserved):
     depends_on: list[str]
 
 
-class FeatureTarget(Out):
+class FeatureTarget(Preserved):
     kind: Literal["feature"]
 
 
-class TaskTarget(Out):
+class TaskTarget(Preserved):
     kind: Literal["task"]
     task_id: str
 
 
-class ArtifactTarget(Out):
+class ArtifactTarget(Preserved):
     kind: Literal["artifact"]
     artifact_type: ArtifactType
 
@@ -225,14 +225,16 @@ class Comment(Preserved):
     resolved_by: str | SkipJsonSchema[None] = None
 
 
-class Deduction(Out):
-    severity: str
-    points: int | float
-    description: str
+class Deduction(Preserved):
+    """Written by evaluators, passed through as found."""
+
+    severity: str | SkipJsonSchema[None] = None
+    points: int | float | SkipJsonSchema[None] = None
+    description: str | SkipJsonSchema[None] = None
     location: str | SkipJsonSchema[None] = None
 
 
-class Score(Out):
+class Score(Preserved):
     lens: str
     score: int = Field(ge=0, le=100)
     evaluator: str
@@ -240,7 +242,7 @@ class Score(Out):
     deductions: list[Deduction]
 
 
-class PhaseEntry(Out):
+class PhaseEntry(Preserved):
     phase: Phase
     entered: Timestamp
     exited: Timestamp | None

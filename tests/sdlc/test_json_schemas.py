@@ -30,8 +30,20 @@ REGENERATE = "run `python -m sdlc.schemas` and commit docs/schemas/"
 ERROR_KEY = "sdlc ... (any error)"
 MISSING = "missing required argument: a subcommand is required"
 # The objects sdlc reads from a manifest and prints with the unknown fields it preserves.
-PRESERVED = {"Feature", "ArtifactEntry", "Task", "Comment", "Milestone"}
-PRESERVED_ROWS = {"ArtifactStatusRow", "TaskRow", "CommentRow", "MilestoneReview"}
+PRESERVED = {
+    "Feature",
+    "ArtifactEntry",
+    "Task",
+    "Comment",
+    "Milestone",
+    "FeatureTarget",
+    "TaskTarget",
+    "ArtifactTarget",
+    "Score",
+    "PhaseEntry",
+    "Deduction",
+}
+PRESERVED_ROWS = {"ArtifactStatusRow", "TaskRow", "CommentRow", "MilestoneReview", "ScoreRow"}
 
 
 def _committed_index() -> dict[str, str]:
