@@ -1,17 +1,22 @@
 """The all-feature view behind listings, kept fast by a cache (spec/sdlc.md §11).
 
-`.sdlc/.cache/index.json` holds, per feature, a summary and its classification, keyed on
-the stat of the feature directory and manifest and of every artifact whose approval hash
-matters (re-hashed only when its stat changed). The cache is never trusted over the files:
-an entry is reused only when every key still matches, and rebuilt otherwise. It is written
-atomically (unique temp file + rename), so concurrent rebuilders are safe."""
+`.sdlc/.cache/index.bin` (marshal) holds, per feature, its summary and classification as
+ready-made JSON plus the few fields listings filter on. An entry is keyed on the stat of the
+manifest and of every artifact file whose presence or content matters to the classifier
+(approved files are re-hashed only when their stat changed), on the config file and on the
+phases of the feature's dependencies. The cache is never trusted over the files: an entry is
+reused only when every key still matches. It is written atomically (unique temp file +
+rename), so concurrent rebuilders are safe."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sdlc._version import __version__
@@ -21,21 +26,23 @@ from sdlc.errors import CorruptFile, FeatureNotFound
 from sdlc.events import recent_events
 from sdlc.lifecycle import ARTIFACT_FILES
 from sdlc.model import Feature, now
-from sdlc.state import HISTORY_LIMIT, empty_state, history_entry, is_active
+from sdlc.names import is_slug
+from sdlc.state import HISTORY_LIMIT, empty_state, history_entry
 from sdlc.store import MANIFEST, Store, needs_hash, sha256_file
 
-CACHE_FORMAT = 1
+# marshal's format belongs to the interpreter: a cache from another sdlc or Python is rebuilt
+CACHE_FORMAT = f"{__version__}/py{sys.version_info[0]}.{sys.version_info[1]}/2"
+# statuses whose artifact file does not matter to the classifier (missing stays missing)
+_FILE_IRRELEVANT = frozenset({"missing", "waived"})
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def feature_summary(feature: Feature) -> dict[str, Any]:
     """The listing shape of one feature (`feature list --json`)."""
-    counts = {
-        "total": len(feature.tasks),
-        "pending": 0,
-        "in_progress": 0,
-        "completed": 0,
-        "blocked": 0,
-    }
+    counts = {"total": len(feature.tasks), "pending": 0, "in_progress": 0, "completed": 0, "blocked": 0}
     for task in feature.tasks:
         counts[task.status] += 1
     summary: dict[str, Any] = {"slug": feature.slug, "title": feature.title}
@@ -56,18 +63,38 @@ def feature_summary(feature: Feature) -> dict[str, Any]:
 
 @dataclass
 class IndexEntry:
+    """One feature as listings see it; `summary_json`/`classification_json` are ready to print."""
+
     slug: str
-    summary: dict[str, Any]
-    classification: dict[str, Any] | None = None
+    phase: str
+    archived: bool
+    created_at: str
+    updated_at: str
+    dependencies: list[str]
+    blockers: list[str]
+    summary_json: str
+    classification_json: str | None = None
+    action: str | None = None
+    rule: str | None = None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.summary_json)
+        return data
+
+    @property
+    def classification(self) -> dict[str, Any] | None:
+        return json.loads(self.classification_json) if self.classification_json else None
+
+    @property
+    def active(self) -> bool:
+        return not self.archived and self.phase != "released"
 
 
 @dataclass
 class Index:
     entries: list[IndexEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-    def by_slug(self) -> dict[str, IndexEntry]:
-        return {e.slug: e for e in self.entries}
 
 
 def _stat_key(path: str) -> list[int] | None:
@@ -79,190 +106,193 @@ def _stat_key(path: str) -> list[int] | None:
 
 
 class _Builder:
-    def __init__(self, store: Store, classify_all: bool) -> None:
+    """Brings the cache up to date one feature at a time. A feature's dependencies are
+    brought up to date first, so each manifest is parsed once and then dropped."""
+
+    def __init__(self, store: Store, with_classes: bool) -> None:
         self.store = store
-        self.classify_all = classify_all
-        self.cache_path = store.paths.cache / "index.json"
-        self.old = self._read_cache()
+        self.with_classes = with_classes
+        self.features_dir = str(store.paths.features)
+        self.cache_path = store.paths.cache / "index.bin"
+        old = self._read_cache()
+        self.old_features: dict[str, Any] = old.get("features", {})
+        self.config_key = store.config_signature()
+        self.saved_config_key = old.get("config")
+        self.config_changed = self.saved_config_key != self.config_key
+        self.fresh: dict[str, dict[str, Any]] = {}
         self.dirty = False
-        self.parsed: dict[str, Feature] = {}
+        try:
+            self.names = {e.name for e in os.scandir(self.features_dir) if e.is_dir() and is_slug(e.name)}
+        except FileNotFoundError:
+            self.names = set()
 
     def _read_cache(self) -> dict[str, Any]:
         try:
-            with open(self.cache_path, "rb") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError):
+            data = marshal.loads(self.cache_path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
             return {}
-        ok = isinstance(data, dict) and data.get("format") == CACHE_FORMAT
-        return data if ok and data.get("sdlc") == __version__ else {}
+        return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else {}
 
-    def _parse(self, slug: str) -> Feature:
-        feature = self.parsed.get(slug)
-        if feature is None:
-            feature = self.parsed[slug] = self.store.load_feature(slug)
-        return feature
+    def _unchanged(self, slug: str, old: dict[str, Any] | None, key: list[int]) -> bool:
+        if not old or old["key"] != key:
+            return False
+        directory = f"{self.features_dir}/{slug}/"
+        return all(_stat_key(directory + ARTIFACT_FILES[k]) == seen for k, seen in old["watch"].items())
 
-    def _hashes(self, slug: str, feature: Feature, old_art: dict[str, Any]) -> dict[str, Any]:
-        art = {}
-        directory = self.store.paths.features / slug
-        for kind, name in ARTIFACT_FILES.items():
-            if not needs_hash(feature, kind):
-                continue
-            path = str(directory / name)
-            key = _stat_key(path)
-            previous = old_art.get(kind)
-            if key is not None and previous and previous[:2] == key:
-                art[kind] = previous
-            else:
-                art[kind] = [*(key or [0, -1]), sha256_file(directory / name) if key else None]
-        return art
+    def entry(self, slug: str) -> dict[str, Any] | None:
+        """The up-to-date entry of `slug`, or None when it has no manifest."""
+        known: dict[str, Any] | None = self.fresh.get(slug)
+        if known is not None:
+            return known
+        if slug not in self.names:
+            return None
+        key = _stat_key(f"{self.features_dir}/{slug}/{MANIFEST}")
+        if key is None:
+            return None
+        old: dict[str, Any] | None = self.old_features.get(slug)
+        feature = None
+        entry: dict[str, Any]
+        if old is not None and self._unchanged(slug, old, key):
+            entry = old
+        else:
+            entry, feature = self._build(slug, key, old)
+        self.fresh[slug] = entry  # visible to dependents (and to hand-made cycles) from here on
+        if self.with_classes and "summary" in entry:
+            self._classify(slug, entry, feature)
+        return entry
 
-    def _file_hashes(self, slug: str, feature: Feature, art: dict[str, Any]) -> dict[str, str | None]:
-        directory = self.store.paths.features / slug
-        files: dict[str, str | None] = {}
-        for kind, name in ARTIFACT_FILES.items():
-            if kind in art:
-                files[kind] = art[kind][2]
-            else:
-                files[kind] = "" if os.path.isfile(directory / name) else None
-        return files
-
-    def refresh(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
-        old_features: dict[str, Any] = self.old.get("features", {})
-        features_dir = str(self.store.paths.features)
-        try:
-            names = [e.name for e in os.scandir(features_dir) if e.is_dir()]
-        except FileNotFoundError:
-            names = []
-        fresh: dict[str, dict[str, Any]] = {}
-        warnings = []
-        for slug in names:
-            directory = os.path.join(features_dir, slug)
-            manifest_key = _stat_key(os.path.join(directory, MANIFEST))
-            if manifest_key is None or not _is_slug(slug):
-                continue
-            dir_key = _stat_key(directory) or [0, 0]
-            key = [dir_key[0], *manifest_key]
-            entry = old_features.get(slug)
-            if (
-                entry
-                and entry["key"] == key
-                and all(
-                    _stat_key(os.path.join(directory, ARTIFACT_FILES[k])) == v[:2]
-                    for k, v in entry["art"].items()
-                )
-            ):
-                fresh[slug] = entry
-            else:
-                fresh[slug] = self._build_entry(slug, key, entry)
-            if fresh[slug].get("error"):
-                warnings.append(fresh[slug]["error"])
-        if set(fresh) != set(old_features):
-            self.dirty = True
-        return fresh, warnings
-
-    def _build_entry(self, slug: str, key: list[int], old: dict[str, Any] | None) -> dict[str, Any]:
+    def _build(
+        self, slug: str, key: list[int], old: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], Feature | None]:
         self.dirty = True
         try:
-            feature = self._parse(slug)
+            feature = self.store.load_feature(slug)
         except (CorruptFile, FeatureNotFound) as err:  # FeatureNotFound: deleted meanwhile
-            return {"key": key, "art": {}, "error": err.message}
-        art = self._hashes(slug, feature, (old or {}).get("art", {}))
-        return {
+            return {"key": key, "watch": {}, "error": err.message}, None
+        summary = feature_summary(feature)
+        watch, hashes = self._files(slug, feature, old or {})
+        entry = {
             "key": key,
-            "art": art,
-            "summary": feature_summary(feature),
+            "watch": watch,
+            "hashes": hashes,
+            "summary": _json(summary),
+            "fields": [feature.phase, feature.archived, feature.created_at, feature.updated_at],
+            "dependencies": feature.dependencies,
+            "blockers": feature.blockers,
             "cls": None,
             "deps": None,
         }
+        return entry, feature
 
-    def classify_entries(self, fresh: dict[str, dict[str, Any]]) -> None:
-        config_key = [*self.store.config_signature()]
-        if self.old.get("config") != config_key:
-            for entry in fresh.values():
-                entry["cls"] = None
-            self.dirty = True
-        states = {
-            slug: [e["summary"]["phase"], e["summary"]["archived"]]
-            for slug, e in fresh.items()
-            if "summary" in e
-        }
-        config = self.store.config
-        for slug, entry in fresh.items():
-            if "summary" not in entry:
+    def _files(
+        self, slug: str, feature: Feature, old: dict[str, Any]
+    ) -> tuple[dict[str, list[int] | None], dict[str, str | None]]:
+        """The stat of each artifact file the classifier looks at, and the SHA-256 of those
+        whose approval hash it checks (reused while their stat is unchanged)."""
+        watch: dict[str, list[int] | None] = {}
+        hashes: dict[str, str | None] = {}
+        old_watch, old_hashes = old.get("watch", {}), old.get("hashes", {})
+        for art in feature.artifacts:
+            if art.status in _FILE_IRRELEVANT:
                 continue
-            deps = {d: states.get(d) for d in entry["summary"]["dependencies"]}
-            if entry["cls"] is not None and entry["deps"] == deps:
-                continue
-            feature = self._parse(slug)
-            files = self._file_hashes(slug, feature, entry["art"])
-            dep_states = {d: (s[0], s[1]) if s else None for d, s in deps.items()}
-            entry["cls"] = classify(feature, config, files, dep_states).to_dict()
-            entry["deps"] = deps
-            self.dirty = True
-        self.config_key = config_key
+            kind = art.artifact_type
+            path = f"{self.features_dir}/{slug}/{ARTIFACT_FILES[kind]}"
+            watch[kind] = stat = _stat_key(path)
+            if needs_hash(feature, kind):
+                unchanged = stat is not None and old_watch.get(kind) == stat and kind in old_hashes
+                hashes[kind] = old_hashes[kind] if unchanged else (sha256_file(Path(path)) if stat else None)
+        return watch, hashes
 
-    def save(self, fresh: dict[str, dict[str, Any]]) -> None:
-        if not self.dirty:
+    def _classify(self, slug: str, entry: dict[str, Any], feature: Feature | None) -> None:
+        deps = {}
+        for dep in entry["dependencies"]:
+            found = self.entry(dep)
+            deps[dep] = found["fields"][:2] if found and "fields" in found else None
+        if entry["cls"] is not None and entry["deps"] == deps and not self.config_changed:
+            return
+        feature = feature or self.store.load_feature(slug)
+        files: dict[str, str | None] = {}
+        for kind in ARTIFACT_FILES:
+            if kind in entry["hashes"]:
+                files[kind] = entry["hashes"][kind]
+            elif kind in entry["watch"]:
+                files[kind] = "" if entry["watch"][kind] is not None else None
+            else:
+                files[kind] = None  # missing or waived: the file does not matter
+        states = {d: (s[0], s[1]) if s else None for d, s in deps.items()}
+        result = classify(feature, self.store.config, files, states)
+        entry["cls"] = _json(result.to_dict())
+        entry["action"], entry["rule"] = result.action, result.rule
+        entry["deps"] = deps
+        self.dirty = True
+
+    def build(self) -> dict[str, dict[str, Any]]:
+        for slug in sorted(self.names):
+            self.entry(slug)
+        if set(self.fresh) != set(self.old_features):
+            self.dirty = True
+        return self.fresh
+
+    def save(self) -> None:
+        if not self.dirty and not (self.with_classes and self.config_changed):
             return
         data = {
             "format": CACHE_FORMAT,
-            "sdlc": __version__,
-            "config": getattr(self, "config_key", self.old.get("config")),
-            "features": fresh,
+            # classifications are current for this config only once every one was checked
+            "config": self.config_key if self.with_classes else self.saved_config_key,
+            "features": self.fresh,
         }
         # A read-only checkout still lists: the cache is only an accelerator.
-        with contextlib.suppress(OSError):
-            write_atomic(self.cache_path, json.dumps(data, separators=(",", ":")).encode(), durable=False)
-
-
-def _is_slug(name: str) -> bool:
-    from sdlc.names import is_slug
-
-    return is_slug(name)
+        with contextlib.suppress(OSError, ValueError):
+            write_atomic(self.cache_path, marshal.dumps(data), durable=False)
 
 
 def load_index(store: Store, classify: bool = True) -> Index:
-    """Every feature's summary (and classification when `classify`), in creation order;
-    corrupt manifests become warnings."""
+    """Every feature (with its classification when `classify`), in creation order; corrupt
+    manifests become warnings."""
     store.require_initialized()
     builder = _Builder(store, classify)
-    fresh, warnings = builder.refresh()
-    if classify:
-        builder.classify_entries(fresh)
-    builder.save(fresh)
-    entries = [
-        IndexEntry(slug, e["summary"], e.get("cls") if classify else None)
-        for slug, e in fresh.items()
-        if "summary" in e
-    ]
-    entries.sort(key=lambda e: (e.summary["created_at"], e.slug))
-    return Index(entries, sorted(warnings))
+    fresh = builder.build()
+    builder.save()
+    entries = []
+    for slug, e in fresh.items():
+        if "summary" not in e:
+            continue
+        phase, archived, created_at, updated_at = e["fields"]
+        entries.append(
+            IndexEntry(
+                slug,
+                phase,
+                archived,
+                created_at,
+                updated_at,
+                e["dependencies"],
+                e["blockers"],
+                e["summary"],
+                e["cls"] if classify else None,
+                e.get("action") if classify else None,
+                e.get("rule") if classify else None,
+            )
+        )
+    entries.sort(key=lambda e: (e.created_at, e.slug))
+    return Index(entries, sorted(e["error"] for e in fresh.values() if e.get("error")))
 
 
 def rebuild_state(store: Store) -> dict[str, Any]:
     """state.yaml from the manifests (and the last events for `history`)."""
     index = load_index(store, classify=False)
     state = empty_state(store.config.project_name)
-    phases = {e.slug: e.summary["phase"] for e in index.entries}
-    state["active_features"] = [
-        e.slug for e in index.entries if not e.summary["archived"] and e.summary["phase"] != "released"
-    ]
+    phases = {e.slug: e.phase for e in index.entries}
+    state["active_features"] = [e.slug for e in index.entries if e.active]
     state["blocked"] = [
-        {
-            "feature": e.slug,
-            "reason": "; ".join(e.summary["blockers"]),
-            "since": e.summary["updated_at"],
-        }
+        {"feature": e.slug, "reason": "; ".join(e.blockers), "since": e.updated_at}
         for e in index.entries
-        if e.summary["blockers"] and not e.summary["archived"]
+        if e.blockers and not e.archived
     ]
     milestones = []
     for slug in store.milestone_slugs():
-        try:
+        with contextlib.suppress(CorruptFile):
             milestones.append(store.load_milestone(slug))
-        except CorruptFile:
-            continue
     state["milestones"] = [m.slug for m in sorted(milestones, key=lambda m: (m.created_at, m.slug))]
     state["history"] = [
         history_entry(e, phases.get(e.get("feature") or ""))
@@ -272,6 +302,3 @@ def rebuild_state(store: Store) -> dict[str, Any]:
     state["active_work"] = previous.get("active_work") or []
     state["last_updated"] = now()
     return state
-
-
-__all__ = ["Index", "IndexEntry", "feature_summary", "is_active", "load_index", "rebuild_state"]

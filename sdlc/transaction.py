@@ -159,7 +159,7 @@ class Transaction:
         from sdlc.index import load_index
 
         index = load_index(self.store, classify=False)
-        return [e.slug for e in index.entries if set(e.summary.get("dependencies", [])) & slugs]
+        return [e.slug for e in index.entries if set(e.dependencies) & slugs]
 
     def commit(self) -> dict[str, list[str]]:
         """Auto-advance changed features, then write everything; returns hops per feature."""

@@ -42,24 +42,23 @@ def list_(
         raise typer.BadParameter(
             f"unknown phase '{phase}' (phases: {', '.join(PHASES)})", param_hint="--phase"
         )
+    from sdlc.jsontext import JsonList
+
     index = load_index(out.store(), classify=False)
     out.warnings(index.warnings)
-    rows = [
-        e.summary
+    rows = JsonList(
+        e.summary_json
         for e in index.entries
-        if (all_ or not e.summary["archived"]) and (phase is None or e.summary["phase"] == phase)
-    ]
-    out.emit(
-        rows,
-        lambda r: (
-            out.table(
-                [(s["slug"], s["phase"] + (" (archived)" if s["archived"] else ""), s["title"]) for s in r],
-                ["SLUG", "PHASE", "TITLE"],
-            )
-            if r
-            else "No features"
-        ),
+        if (all_ or not e.archived) and (phase is None or e.phase == phase)
     )
+
+    def text(summaries: list[dict[str, Any]]) -> str:
+        rows = [
+            (s["slug"], s["phase"] + (" (archived)" if s["archived"] else ""), s["title"]) for s in summaries
+        ]
+        return out.table(rows, ["SLUG", "PHASE", "TITLE"]) if rows else "No features"
+
+    out.emit(rows, text)
 
 
 def _show_text(f: dict[str, Any]) -> str:

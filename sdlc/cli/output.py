@@ -73,9 +73,13 @@ def warnings(messages: Iterable[str]) -> None:
 
 def emit(data: Any, text: str | Callable[[Any], str]) -> None:
     """Print `data` as JSON in JSON mode, else the text (or text function of data)."""
+    from sdlc.jsontext import JsonList
+
     if OPTIONS.json:
-        write(json.dumps(data, ensure_ascii=False))
+        write(data.encode() if isinstance(data, JsonList) else json.dumps(data, ensure_ascii=False))
     else:
+        if isinstance(data, JsonList):
+            data = data.decode()
         rendered = text(data) if callable(text) else text
         if rendered:
             write(rendered)

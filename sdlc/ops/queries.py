@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sdlc.errors import CorruptFile
 from sdlc.events import recent_events
-from sdlc.index import Index, load_index
+from sdlc.index import Index, IndexEntry, load_index
+from sdlc.jsontext import JsonList
 from sdlc.lifecycle import ACTIONS, AGENT_ACTIONS, PHASES
+from sdlc.model import Milestone
 from sdlc.ops.common import feature_row
 from sdlc.ops.milestones import milestone_status
 from sdlc.store import Store
 
 BLOCKED_ACTIONS = frozenset({"unblock_dependency", "unblock_task"})
+QUERIES = ("blocked", "ready", "needs-approval")
 
 
-def active_classifications(index: Index) -> list[dict[str, Any]]:
-    return [e.classification for e in index.entries if e.classification and not e.summary["archived"]]
+def _classified(index: Index) -> list[IndexEntry]:
+    """Every non-archived feature, with its classification."""
+    return [e for e in index.entries if e.classification_json and not e.archived]
 
 
-def next_all(store: Store) -> tuple[list[dict[str, Any]], list[str]]:
+def next_all(store: Store) -> tuple[JsonList, list[str]]:
     index = load_index(store)
-    return active_classifications(index), index.warnings
+    return JsonList(
+        e.classification_json for e in _classified(index) if e.classification_json
+    ), index.warnings
 
 
-def _milestones(store: Store) -> list[Any]:
+def _milestones(store: Store) -> list[Milestone]:
     milestones = []
     for slug in store.milestone_slugs():
-        try:
+        with contextlib.suppress(CorruptFile):
             milestones.append(store.load_milestone(slug))
-        except CorruptFile:
-            continue
     return sorted(milestones, key=lambda m: (m.created_at, m.slug))
 
 
@@ -44,13 +49,14 @@ def focus(store: Store, include_human: bool = False) -> tuple[dict[str, Any] | N
         for f_pos, slug in enumerate(milestone.features):
             rank.setdefault(slug, (m_pos, f_pos))
     wanted = AGENT_ACTIONS | {"advance"}
-    candidates = []
-    for position, c in enumerate(active_classifications(index)):
-        by = ACTIONS[c["action"]].by
-        if c["action"] in wanted or (include_human and by == "human"):
-            candidates.append((rank.get(c["feature"], (len(rank) + 1, 0)), position, c))
-    candidates.sort(key=lambda item: (item[0], item[1]))
-    return (candidates[0][2] if candidates else None), index.warnings
+    best: tuple[tuple[int, int], int, IndexEntry] | None = None
+    for position, entry in enumerate(_classified(index)):
+        action = entry.action or "done"
+        if action in wanted or (include_human and ACTIONS[action].by == "human"):
+            candidate = (rank.get(entry.slug, (len(rank) + 1, 0)), position, entry)
+            if best is None or candidate[:2] < best[:2]:
+                best = candidate
+    return (best[2].classification if best else None), index.warnings
 
 
 def history(store: Store, feature: str | None, limit: int) -> list[dict[str, Any]]:
@@ -60,32 +66,31 @@ def history(store: Store, feature: str | None, limit: int) -> list[dict[str, Any
     return recent_events(store.paths.events, limit, feature)
 
 
+def _feature_counts(index: Index) -> dict[str, Any]:
+    by_phase = dict.fromkeys(PHASES, 0)
+    for entry in index.entries:
+        if not entry.archived:
+            by_phase[entry.phase] += 1
+    archived = sum(1 for e in index.entries if e.archived)
+    return {"total": len(index.entries), "archived": archived, "by_phase": by_phase}
+
+
 def state_view(store: Store) -> tuple[dict[str, Any], list[str]]:
     index = load_index(store)
     stored = store.read_state() or {}
-    by_phase = dict.fromkeys(PHASES, 0)
-    archived = 0
-    for entry in index.entries:
-        if entry.summary["archived"]:
-            archived += 1
-        else:
-            by_phase[entry.summary["phase"]] += 1
-    phases = {e.slug: (e.summary["phase"], e.summary["archived"]) for e in index.entries}
-    active = [
-        {"feature": c["feature"], "phase": c["current_phase"], "action": c["action"]}
-        for c in active_classifications(index)
-        if c["current_phase"] != "released"
-    ]
+    phases = {e.slug: (e.phase, e.archived) for e in index.entries}
     view = {
         "version": 1,
         "project": store.config.project_name,
-        "features": {"total": len(index.entries), "archived": archived, "by_phase": by_phase},
-        "active_features": active,
+        "features": _feature_counts(index),
+        "active_features": [
+            {"feature": e.slug, "phase": e.phase, "action": e.action} for e in _classified(index) if e.active
+        ],
         "active_work": stored.get("active_work") or [],
         "blocked": [
-            {"feature": e.slug, "reason": "; ".join(e.summary["blockers"])}
+            {"feature": e.slug, "reason": "; ".join(e.blockers)}
             for e in index.entries
-            if e.summary["blockers"] and not e.summary["archived"]
+            if e.blockers and not e.archived
         ],
         "milestones": [
             {"slug": m.slug, "title": m.title, "status": milestone_status(m, dict(phases))}
@@ -96,16 +101,19 @@ def state_view(store: Store) -> tuple[dict[str, Any], list[str]]:
     return view, index.warnings
 
 
-def query(store: Store, which: str) -> tuple[list[dict[str, Any]], list[str]]:
+def query(store: Store, which: str) -> tuple[JsonList, list[str]]:
     """blocked | ready | needs-approval over every active feature."""
     index = load_index(store)
-    rows = active_classifications(index)
-    if which == "ready":
-        rows = [c for c in rows if c["action"] in AGENT_ACTIONS]
-    elif which == "needs-approval":
-        rows = [c for c in rows if c["action"].startswith("approve_")]
-    else:
-        rows = [c for c in rows if c["action"] in BLOCKED_ACTIONS or c["rule"] == "blocker_comment"]
+
+    def wanted(entry: IndexEntry) -> bool:
+        action = entry.action or ""
+        if which == "ready":
+            return action in AGENT_ACTIONS
+        if which == "needs-approval":
+            return action.startswith("approve_")
+        return action in BLOCKED_ACTIONS or entry.rule == "blocker_comment"
+
+    rows = JsonList(e.classification_json for e in _classified(index) if wanted(e) and e.classification_json)
     return rows, index.warnings
 
 
@@ -113,14 +121,15 @@ def search(store: Store, text: str, limit: int) -> tuple[list[dict[str, Any]], l
     """Features whose slug, title or description contains `text` (case-insensitive)."""
     index = load_index(store, classify=False)
     needle = text.lower()
-    rows = [
-        e.summary
-        for e in index.entries
-        if needle in e.slug
-        or needle in e.summary["title"].lower()
-        or needle in (e.summary.get("description") or "").lower()
-    ]
-    return rows[:limit], index.warnings
+    rows = []
+    for entry in index.entries:
+        summary = entry.summary
+        haystack = f"{entry.slug}\n{summary['title']}\n{summary.get('description') or ''}".lower()
+        if needle in haystack:
+            rows.append(summary)
+            if len(rows) >= limit:
+                break
+    return rows, index.warnings
 
 
 def search_tasks(
@@ -140,11 +149,8 @@ def search_tasks(
             warnings.append(err.message)
             continue
         for task in feature.tasks:
-            if (
-                needle in task.title.lower()
-                or needle in (task.description or "").lower()
-                or needle == task.id.lower()
-            ):
+            haystack = f"{task.id}\n{task.title}\n{task.description or ''}".lower()
+            if needle in haystack:
                 rows.append(feature_row(name, task.to_dict()))
     return rows[:limit], warnings
 
@@ -153,16 +159,18 @@ def project_stats(store: Store) -> tuple[dict[str, Any], list[str]]:
     index = load_index(store)
     tasks = {"total": 0, "pending": 0, "in_progress": 0, "completed": 0, "blocked": 0}
     actions: dict[str, int] = {}
+    open_comments = 0
     for entry in index.entries:
+        summary = entry.summary
         for key in tasks:
-            tasks[key] += entry.summary["tasks"][key]
-        if entry.classification and not entry.summary["archived"]:
-            action = entry.classification["action"]
-            actions[action] = actions.get(action, 0) + 1
-    view, _ = state_view(store)
-    return {
-        "features": view["features"],
+            tasks[key] += summary["tasks"][key]
+        open_comments += summary["open_comments"]
+        if entry.action and not entry.archived:
+            actions[entry.action] = actions.get(entry.action, 0) + 1
+    stats = {
+        "features": _feature_counts(index),
         "tasks": tasks,
         "actions": dict(sorted(actions.items())),
-        "open_comments": sum(e.summary["open_comments"] for e in index.entries),
-    }, index.warnings
+        "open_comments": open_comments,
+    }
+    return stats, index.warnings

@@ -39,14 +39,14 @@ MAX_DELAY = 0.15  # seconds between readiness and SIGKILL; a mutation takes ~20-
 READY_DEADLINE = 30.0
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # files a killed writer may leave behind: write_atomic's unique temp files
-TEMP = re.compile(r"^\.(manifest\.yaml|state\.yaml|index\.json|\.journal)\.[^/]+\.tmp$")
+TEMP = re.compile(r"^\.(manifest\.yaml|state\.yaml|index\.bin|\.journal)\.[^/]+\.tmp$")
 KNOWN = {
     ".sdlc/.gitignore",
     ".sdlc/.lock",
     ".sdlc/config.yaml",
     ".sdlc/state.yaml",
     ".sdlc/events.jsonl",
-    ".sdlc/.cache/index.json",
+    ".sdlc/.cache/index.bin",
     ".sdlc/.journal",
     f".sdlc/features/{SLUG}/manifest.yaml",
 }

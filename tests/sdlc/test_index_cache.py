@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 import subprocess
@@ -51,10 +52,10 @@ def test_new_and_removed_features_and_a_broken_cache(sdlc: InProcess) -> None:
     assert list(actions(sdlc)) == ["one"]
     sdlc.json("feature", "create", "two")
     assert list(actions(sdlc)) == ["one", "two"]
-    cache = sdlc.root / ".sdlc/.cache/index.json"
-    cache.write_text("{not json")
+    cache = sdlc.root / ".sdlc/.cache/index.bin"
+    cache.write_bytes(b"not marshal data")
     assert list(actions(sdlc)) == ["one", "two"]
-    assert json.loads(cache.read_text())["features"].keys() == {"one", "two"}
+    assert marshal.loads(cache.read_bytes())["features"].keys() == {"one", "two"}
 
 
 def test_concurrent_rebuilders_leave_a_valid_cache(project: Path) -> None:
@@ -73,5 +74,5 @@ def test_concurrent_rebuilders_leave_a_valid_cache(project: Path) -> None:
     assert all(p.returncode == 0 for p in procs)
     assert len({o for o in outputs}) == 1
     assert len(json.loads(outputs[0])) == 40
-    cache = json.loads((project / ".sdlc/.cache/index.json").read_text())
+    cache = marshal.loads((project / ".sdlc/.cache/index.bin").read_bytes())
     assert len(cache["features"]) == 40
