@@ -17,18 +17,17 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdlc._version import __version__
 from sdlc.atomic import write_atomic
-from sdlc.classifier import classify
 from sdlc.errors import CorruptFile, FeatureNotFound
-from sdlc.events import recent_events
 from sdlc.lifecycle import ARTIFACT_FILES
-from sdlc.model import Feature, now
 from sdlc.names import is_slug
-from sdlc.state import HISTORY_LIMIT, empty_state, history_entry
 from sdlc.store import MANIFEST, Store, needs_hash, sha256_file
+
+if TYPE_CHECKING:
+    from sdlc.model import Feature
 
 # marshal's format belongs to the interpreter: a cache from another sdlc or Python is rebuilt
 CACHE_FORMAT = f"{__version__}/py{sys.version_info[0]}.{sys.version_info[1]}/2"
@@ -210,6 +209,9 @@ class _Builder:
             deps[dep] = found["fields"][:2] if found and "fields" in found else None
         if entry["cls"] is not None and entry["deps"] == deps and not self.config_changed:
             return
+
+        from sdlc.classifier import classify
+
         feature = feature or self.store.load_feature(slug)
         files: dict[str, str | None] = {}
         for kind in ARTIFACT_FILES:
@@ -280,6 +282,10 @@ def load_index(store: Store, classify: bool = True) -> Index:
 
 def rebuild_state(store: Store) -> dict[str, Any]:
     """state.yaml from the manifests (and the last events for `history`)."""
+    from sdlc.events import recent_events
+    from sdlc.model import now
+    from sdlc.state import HISTORY_LIMIT, empty_state, history_entry
+
     index = load_index(store, classify=False)
     state = empty_state(store.config.project_name)
     phases = {e.slug: e.phase for e in index.entries}

@@ -1,6 +1,8 @@
 """Reading a project's files: config, feature and milestone manifests, state.yaml.
 
-Read paths take no lock and write nothing; writes go through `sdlc.transaction`."""
+Read paths take no lock and write nothing; writes go through `sdlc.transaction`. YAML, the
+model and the classifier are imported where first needed: listings served from the cache
+need none of them (spec/sdlc.md §11)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,8 @@ import hashlib
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sdlc import yamlio
-from sdlc.classifier import Classification, classify
-from sdlc.config import Config, parse_config
-from sdlc.criteria import DependencyStates, FileHashes
 from sdlc.errors import (
     ConfigInvalid,
     CorruptFile,
@@ -22,10 +20,14 @@ from sdlc.errors import (
     NotInitialized,
 )
 from sdlc.lifecycle import ARTIFACT_FILES, SATISFIED_STATUSES
-from sdlc.migrations import migrate_feature
-from sdlc.model import Feature, Milestone, ModelError, feature_from_dict
 from sdlc.names import check_slug, is_slug
 from sdlc.paths import ProjectPaths
+
+if TYPE_CHECKING:
+    from sdlc.classifier import Classification
+    from sdlc.config import Config
+    from sdlc.criteria import DependencyStates, FileHashes
+    from sdlc.model import Feature, Milestone
 
 MANIFEST = "manifest.yaml"
 
@@ -64,6 +66,8 @@ class Store:
             )
 
     def _load_yaml(self, path: Path) -> Any:
+        from sdlc import yamlio
+
         try:
             text = path.read_bytes()
         except FileNotFoundError:
@@ -80,6 +84,8 @@ class Store:
 
     @cached_property
     def config(self) -> Config:
+        from sdlc.config import parse_config
+
         try:
             data = self._load_yaml(self.paths.config)
         except FileNotFoundError:
@@ -110,6 +116,9 @@ class Store:
         return self.paths.manifest(slug).exists()
 
     def parse_feature(self, slug: str, raw: Any) -> Feature:
+        from sdlc.migrations import migrate_feature
+        from sdlc.model import ModelError, feature_from_dict
+
         path = self.paths.manifest(slug)
         try:
             if not isinstance(raw, dict):
@@ -161,6 +170,8 @@ class Store:
         return states
 
     def classify_feature(self, feature: Feature) -> Classification:
+        from sdlc.classifier import classify
+
         return classify(feature, self.config, self.file_hashes(feature), self.dependency_states(feature))
 
     # -- milestones --------------------------------------------------------------------
@@ -186,6 +197,8 @@ class Store:
             raise MilestoneNotFound(
                 f"milestone '{slug}' not found", hint="list milestones with `sdlc milestone list`"
             ) from None
+        from sdlc.model import Milestone, ModelError
+
         try:
             return Milestone.from_dict(raw)
         except (ModelError, ValueError, TypeError) as err:

@@ -10,8 +10,10 @@ from sdlc.cli import output as out
 
 HELP = "Record artifact moves: draft, approve, reject, pass, fail, waive, unwaive, status."
 app = typer.Typer()
-Slug = Annotated[str, typer.Argument(help="Feature slug.")]
-Type = Annotated[str, typer.Argument(help="spec, design, tasks, qa_plan, review, audit or qa_results.")]
+Slug = Annotated[str, typer.Argument(help="Feature slug.", metavar="SLUG")]
+Type = Annotated[
+    str, typer.Argument(help="spec, design, tasks, qa_plan, review, audit or qa_results.", metavar="TYPE")
+]
 By = Annotated[str | None, typer.Option("--by", help="Who is acting (default: SDLC_ACTOR, git user).")]
 Reason = Annotated[str | None, typer.Option("--reason")]
 PAST = {

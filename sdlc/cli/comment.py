@@ -10,8 +10,8 @@ from sdlc.cli import output as out
 
 HELP = "Comments on a feature, task or artifact; blocker and question flags stop the pipeline."
 app = typer.Typer()
-Slug = Annotated[str, typer.Argument(help="Feature slug.")]
-CommentId = Annotated[str, typer.Argument(help="Comment id, e.g. C1.")]
+Slug = Annotated[str, typer.Argument(help="Feature slug.", metavar="SLUG")]
+CommentId = Annotated[str, typer.Argument(help="Comment id, e.g. C1.", metavar="ID")]
 By = Annotated[str | None, typer.Option("--by", help="Author (default: SDLC_ACTOR, git user).")]
 
 
@@ -30,7 +30,7 @@ def _text(c: dict[str, Any]) -> str:
 @app.command("create")
 def create(
     slug: Slug,
-    body: Annotated[str, typer.Argument(help="The comment.")],
+    body: Annotated[str, typer.Argument(help="The comment.", metavar="BODY")],
     task: Annotated[str | None, typer.Option("--task", help="On this task.")] = None,
     artifact: Annotated[str | None, typer.Option("--artifact", help="On this artifact.")] = None,
     flag: Annotated[str | None, typer.Option("--flag", help="blocker, question, decision or fyi.")] = None,

@@ -10,7 +10,7 @@ from sdlc.cli import output as out
 
 HELP = "Create, list, show, update, transition, archive and block features."
 app = typer.Typer()
-Slug = Annotated[str, typer.Argument(help="Feature slug.")]
+Slug = Annotated[str, typer.Argument(help="Feature slug.", metavar="SLUG")]
 By = Annotated[str | None, typer.Option("--by", help="Who is acting (default: SDLC_ACTOR, git user).")]
 
 
@@ -79,7 +79,7 @@ def _show_text(f: dict[str, Any]) -> str:
 @app.command("show")
 def show(slug: Slug) -> None:
     """Everything about one feature."""
-    from sdlc.ops.features import show_feature
+    from sdlc.ops.lookup import show_feature
 
     out.emit(show_feature(out.store(), slug), _show_text)
 
@@ -109,7 +109,7 @@ def update(
 @app.command("transition")
 def transition(
     slug: Slug,
-    phase: Annotated[str, typer.Argument(help="Target phase.")],
+    phase: Annotated[str, typer.Argument(help="Target phase.", metavar="PHASE")],
     force: Annotated[bool, typer.Option("--force", help="Skip the exit criteria (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     by: By = None,
@@ -143,7 +143,7 @@ def unarchive(slug: Slug, by: By = None) -> None:
 @app.command("block")
 def block(
     slug: Slug,
-    reason: Annotated[list[str], typer.Argument(help="Why it is blocked.")],
+    reason: Annotated[list[str], typer.Argument(help="Why it is blocked.", metavar="REASON...")],
     by: By = None,
 ) -> None:
     """Add a blocker to a feature; the pipeline stops until it is removed."""

@@ -50,12 +50,29 @@ def _split_global(args: list[str]) -> tuple[list[str], bool, str | None]:
     return out, json_mode, root
 
 
-def _first_word(args: list[str]) -> str | None:
-    return next((arg for arg in args if not arg.startswith("-")), None)
+def _words(args: list[str]) -> tuple[str | None, str | None]:
+    """The command and subcommand named in `args` (None where absent)."""
+    words: list[str | None] = [arg for arg in args if not arg.startswith("-")]
+    words += [None, None]
+    return words[0], words[1]
 
 
-def build_app(word: str | None) -> Any:
-    """A typer app holding only what `word` needs (everything when it is not a command)."""
+def _only(group: Any, name: str | None) -> Any:
+    """`group` with just the subcommand `name`, when it has one: turning every command of a
+    group into a click command costs more than running the one asked for."""
+    import typer
+
+    chosen = [c for c in group.registered_commands if c.name == name]
+    if not chosen:
+        return group
+    narrowed = typer.Typer()
+    narrowed.registered_commands = chosen
+    return narrowed
+
+
+def build_app(word: str | None, subword: str | None = None) -> Any:
+    """A typer app holding only what `word subword` needs (everything when `word` is not a
+    command, so that help and errors list them all)."""
     import importlib
 
     import typer
@@ -74,7 +91,7 @@ def build_app(word: str | None) -> Any:
     for name in selected:
         if name in GROUPS:
             module = importlib.import_module(GROUPS[name])
-            app.add_typer(module.app, name=name, help=module.HELP)
+            app.add_typer(_only(module.app, subword), name=name, help=module.HELP)
         else:
             top.register(app, name)
     return app
@@ -121,7 +138,7 @@ def run(argv: list[str]) -> int:
 
     OPTIONS.json, OPTIONS.root = json_mode, root
     try:
-        command = build_app(_first_word(args))
+        command = build_app(*_words(args))
         import typer.main
 
         result = typer.main.get_command(command).main(args, prog_name="sdlc", standalone_mode=False)

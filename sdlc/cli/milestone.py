@@ -10,8 +10,8 @@ from sdlc.cli import output as out
 
 HELP = "Group features into ordered milestones and release them."
 app = typer.Typer()
-Slug = Annotated[str, typer.Argument(help="Milestone slug.")]
-Feature = Annotated[str, typer.Argument(help="Feature slug.")]
+Slug = Annotated[str, typer.Argument(help="Milestone slug.", metavar="MILESTONE")]
+Feature = Annotated[str, typer.Argument(help="Feature slug.", metavar="FEATURE")]
 By = Annotated[str | None, typer.Option("--by", help="Who is acting.")]
 
 
@@ -86,7 +86,7 @@ def tasks(slug: Slug) -> None:
 @app.command("review")
 def review(slug: Slug) -> None:
     """Where each member feature stands and what it needs next."""
-    from sdlc.ops.features import next_for
+    from sdlc.ops.lookup import next_for
     from sdlc.ops.milestones import info as get
 
     store = out.store()
@@ -129,7 +129,7 @@ def remove_feature(slug: Slug, feature: Feature, by: By = None) -> None:
 @app.command("reorder")
 def reorder(
     slug: Slug,
-    features: Annotated[list[str], typer.Argument(help="Every member, in the new order.")],
+    features: Annotated[list[str], typer.Argument(help="Every member, in the new order.", metavar="SLUG...")],
     by: By = None,
 ) -> None:
     """Set the order of the milestone's features."""

@@ -40,7 +40,9 @@ def needs_approval() -> None:
 
 @app.command("search")
 def search(
-    text: Annotated[str, typer.Argument(help="Text to find in slugs, titles and descriptions.")],
+    text: Annotated[
+        str, typer.Argument(help="Text to find in slugs, titles and descriptions.", metavar="QUERY")
+    ],
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
 ) -> None:
     """Find features by text."""

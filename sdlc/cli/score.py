@@ -10,7 +10,7 @@ from sdlc.cli import output as out
 
 HELP = "Quality scores per lens; the newest per lens counts against the thresholds."
 app = typer.Typer()
-Slug = Annotated[str, typer.Argument(help="Feature slug.")]
+Slug = Annotated[str, typer.Argument(help="Feature slug.", metavar="SLUG")]
 
 
 @app.command("set")

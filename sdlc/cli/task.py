@@ -10,8 +10,8 @@ from sdlc.cli import output as out
 
 HELP = "Add, move, edit, list and search the tasks of a feature."
 app = typer.Typer()
-Slug = Annotated[str, typer.Argument(help="Feature slug.")]
-TaskId = Annotated[str, typer.Argument(help="Task id, e.g. T1.")]
+Slug = Annotated[str, typer.Argument(help="Feature slug.", metavar="SLUG")]
+TaskId = Annotated[str, typer.Argument(help="Task id, e.g. T1.", metavar="ID")]
 By = Annotated[str | None, typer.Option("--by", help="Who is acting (default: SDLC_ACTOR, git user).")]
 Force = Annotated[bool, typer.Option("--force", help="Allow it in review or later.")]
 
@@ -31,7 +31,7 @@ def _split_ids(value: str | None) -> list[str] | None:
 @app.command("add")
 def add(
     slug: Slug,
-    title: Annotated[list[str], typer.Argument(help="Task title.")],
+    title: Annotated[list[str], typer.Argument(help="Task title.", metavar="TITLE...")],
     description: Annotated[str | None, typer.Option("--description")] = None,
     depends: Annotated[str | None, typer.Option("--depends", help="Comma-separated task ids.")] = None,
     force: Force = False,
@@ -76,7 +76,7 @@ def complete(slug: Slug, task_id: TaskId, by: By = None) -> None:
 def block(
     slug: Slug,
     task_id: TaskId,
-    reason: Annotated[list[str], typer.Argument(help="Why.")],
+    reason: Annotated[list[str], typer.Argument(help="Why.", metavar="REASON...")],
     by: By = None,
 ) -> None:
     """pending or in_progress → blocked, with the reason"""
@@ -132,7 +132,9 @@ def get(slug: Slug, task_id: TaskId) -> None:
 
 @app.command("list")
 def list_(
-    slug: Annotated[str | None, typer.Argument(help="Feature slug (default: every feature).")] = None,
+    slug: Annotated[
+        str | None, typer.Argument(help="Feature slug (default: every feature).", metavar="[SLUG]")
+    ] = None,
 ) -> None:
     """Tasks of a feature, or of every active feature."""
     from sdlc.ops.tasks import list_tasks
@@ -150,7 +152,7 @@ def list_(
 
 @app.command("search")
 def search(
-    query: Annotated[str, typer.Argument(help="Text to find in titles and descriptions.")],
+    query: Annotated[str, typer.Argument(help="Text to find in titles and descriptions.", metavar="QUERY")],
     slug: Annotated[str | None, typer.Option("--slug", help="Only this feature.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
 ) -> None:

@@ -80,7 +80,7 @@ def next_(
                 ),
             )
             return
-        from sdlc.ops.features import next_for
+        from sdlc.ops.lookup import next_for
 
         out.emit(next_for(store, for_).to_dict(), out.classification_text)
         return
@@ -118,7 +118,7 @@ def history(
     )
 
 
-def merge(slug: Annotated[str, typer.Argument(help="Feature slug.")]) -> None:
+def merge(slug: Annotated[str, typer.Argument(help="Feature slug.", metavar="SLUG")]) -> None:
     """Record the merge of a feature in merge: moves it to released."""
     from sdlc.ops.features import merge_feature
 
@@ -126,7 +126,7 @@ def merge(slug: Annotated[str, typer.Argument(help="Feature slug.")]) -> None:
     out.emit(result, f"Merged '{slug}': released" + out.hops_line(result))
 
 
-def archive(slug: Annotated[str, typer.Argument(help="Feature slug.")]) -> None:
+def archive(slug: Annotated[str, typer.Argument(help="Feature slug.", metavar="SLUG")]) -> None:
     """Archive a feature (alias of `feature archive`)."""
     from sdlc.ops.features import set_archived
 

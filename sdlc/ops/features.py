@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdlc.classifier import Classification
 from sdlc.criteria import exit_criteria
 from sdlc.errors import (
     DependencyCycle,
@@ -206,15 +205,3 @@ def merge_feature(store: Store, actor: str, slug: str) -> dict[str, Any]:
         hops = tx.commit()
     hops[slug] = ["released", *hops.get(slug, [])]
     return _result(feature, hops)
-
-
-def show_feature(store: Store, slug: str) -> dict[str, Any]:
-    feature = store.load_feature(slug)
-    data = feature.to_dict()
-    data.setdefault("description", None)
-    data.setdefault("scores", [])
-    return data
-
-
-def next_for(store: Store, slug: str) -> Classification:
-    return store.classify_feature(store.load_feature(slug))

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdlc.errors import CorruptFile
 from sdlc.events import recent_events
 from sdlc.index import Index, IndexEntry, load_index
 from sdlc.jsontext import JsonList
 from sdlc.lifecycle import ACTIONS, AGENT_ACTIONS, PHASES
-from sdlc.model import Milestone
 from sdlc.ops.common import feature_row
-from sdlc.ops.milestones import milestone_status
 from sdlc.store import Store
+
+if TYPE_CHECKING:
+    from sdlc.model import Milestone
 
 BLOCKED_ACTIONS = frozenset({"unblock_dependency", "unblock_task"})
 QUERIES = ("blocked", "ready", "needs-approval")
@@ -76,6 +77,8 @@ def _feature_counts(index: Index) -> dict[str, Any]:
 
 
 def state_view(store: Store) -> tuple[dict[str, Any], list[str]]:
+    from sdlc.ops.milestones import milestone_status
+
     index = load_index(store)
     stored = store.read_state() or {}
     phases = {e.slug: (e.phase, e.archived) for e in index.entries}
