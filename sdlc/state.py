@@ -36,6 +36,13 @@ def empty_state(project: str) -> dict[str, Any]:
     }
 
 
+def shape(feature: Feature | None) -> tuple[bool, tuple[str, ...]] | None:
+    """What state.yaml records of a feature: whether it is active, and its blockers."""
+    if feature is None:
+        return None
+    return is_active(feature), () if feature.archived else tuple(feature.blockers)
+
+
 def apply_changes(
     state: dict[str, Any],
     features: list[Feature],
@@ -43,7 +50,8 @@ def apply_changes(
     events: list[dict[str, Any]],
     at: str,
 ) -> dict[str, Any]:
-    """Fold changed features, milestones and new events into `state`."""
+    """Fold changed features and milestones into `state`; `events` are the latest events of
+    the log (the new ones included), of which the last HISTORY_LIMIT become `history`."""
     active: list[str] = list(state.get("active_features") or [])
     blocked = [b for b in state.get("blocked") or [] if isinstance(b, dict)]
     phases = {f.slug: f.phase for f in features}
@@ -58,8 +66,7 @@ def apply_changes(
             blocked.append({"feature": feature.slug, "reason": "; ".join(feature.blockers), "since": at})
     names = list(state.get("milestones") or [])
     names.extend(m.slug for m in milestones if m.slug not in names)
-    history = list(state.get("history") or [])
-    history.extend(history_entry(e, phases.get(e.get("feature") or "")) for e in events)
+    history = [history_entry(e, phases.get(e.get("feature") or "")) for e in events]
     state.update(
         active_features=active,
         blocked=blocked,

@@ -11,10 +11,10 @@ from typing import Any
 
 from sdlc import yamlio
 from sdlc.errors import FeatureNotFound, LockTimeout, MilestoneNotFound
-from sdlc.events import number_events
+from sdlc.events import number_events, recent_events
 from sdlc.journal import apply_journal, replay_journal, write_journal
 from sdlc.model import Feature, Milestone, now
-from sdlc.state import apply_changes
+from sdlc.state import HISTORY_LIMIT, apply_changes, shape
 from sdlc.store import Store
 from sdlc.transitions import auto_advance
 
@@ -39,6 +39,7 @@ class Transaction:
         self._changed: dict[str, Feature] = {}
         self._milestones: dict[str, Milestone] = {}
         self._changed_milestones: dict[str, Milestone] = {}
+        self._shapes: dict[str, tuple[bool, tuple[str, ...]] | None] = {}  # as loaded
         self._events: list[dict[str, Any]] = []
         self._committed: dict[str, list[str]] | None = None
         self._lock: Any = None
@@ -80,6 +81,7 @@ class Transaction:
     def feature(self, slug: str) -> Feature:
         if slug not in self._features:
             self._features[slug] = self.store.load_feature(slug)
+            self._shapes[slug] = shape(self._features[slug])
         return self._features[slug]
 
     def try_feature(self, slug: str) -> Feature | None:
@@ -196,12 +198,18 @@ class Transaction:
                 milestone.to_dict()
             )
         events = number_events(paths.events, self._events)
-        state = self.store.read_state()
-        if state is None:
-            from sdlc.index import rebuild_state
+        # state.yaml is rewritten only when what it summarises changed (or it is gone): at
+        # 10,000 features it is large, and a task or comment change does not touch it.
+        changed = list(self._changed.values())
+        structural = bool(milestones) or any(shape(f) != self._shapes.get(f.slug) for f in changed)
+        if structural or not paths.state.exists():
+            state = self.store.read_state()
+            if state is None:
+                from sdlc.index import rebuild_state
 
-            state = rebuild_state(self.store)
-        state = apply_changes(state, list(self._changed.values()), milestones, events, self.at)
-        files[paths.relative(paths.state)] = yamlio.dumps(state)
+                state = rebuild_state(self.store)
+            latest = recent_events(paths.events, HISTORY_LIMIT) + events
+            state = apply_changes(state, changed, milestones, latest[-HISTORY_LIMIT:], self.at)
+            files[paths.relative(paths.state)] = yamlio.dumps(state)
         write_journal(paths, files, events)
         apply_journal(paths, files, events)

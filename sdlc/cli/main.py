@@ -175,4 +175,7 @@ def main() -> None:
         from sdlc.cli.output import silence_stdout
 
         silence_stdout()
-    sys.exit(code)
+    sys.stderr.flush()
+    # Every file is closed and every lock released by now: skip the interpreter's teardown of
+    # the modules, which costs 30-40 ms on every call (spec/sdlc.md §11).
+    os._exit(code)

@@ -224,7 +224,7 @@ def _die_at(point: str) -> None:
     os.replace = replace
 
 
-@pytest.mark.parametrize("point", ["journal_rename", "manifest_rename", "events_append", "state_rename"])
+@pytest.mark.parametrize("point", ["journal_rename", "manifest_rename", "events_append"])
 def test_kill_at_each_write_step(project: Path, point: str) -> None:
     """A kill -9 at each step of a transaction's write sequence (manifest → events.jsonl →
     state.yaml), placed exactly: files stay old or new, the next command works, and once it
@@ -258,3 +258,30 @@ def test_kill_at_each_write_step(project: Path, point: str) -> None:
     assert logged == [f"T{i}" for i in range(1, seen["k"] + 1)], (
         f"tasks committed to the manifest without a task.added event: {logged} for {seen['k']} tasks"
     )
+
+
+def test_kill_before_state_rename(project: Path) -> None:
+    """state.yaml is rewritten last, and only when what it summarises changes (here: a
+    blocker). A kill just before its rename leaves it old; the next command completes it."""
+    from sdlc.ops.features import block_feature
+
+    create_feature(Store(project), "tester", SLUG)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            _die_at("state_rename")
+            block_feature(Store(project), "crasher", SLUG, "waiting for keys")
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
+    state = yaml.load((project / ".sdlc" / "state.yaml").read_bytes(), Loader=_LOADER)
+    assert state["blocked"] == []  # old content
+    assert Store(project).load_feature(SLUG).blockers == ["waiting for keys"]  # new content
+    assert (project / ".sdlc" / ".journal").exists()
+
+    add_task(Store(project), "tester", SLUG, "t1")
+    state = yaml.load((project / ".sdlc" / "state.yaml").read_bytes(), Loader=_LOADER)
+    assert [b["feature"] for b in state["blocked"]] == [SLUG]
+    events = [json.loads(line) for line in (project / ".sdlc" / "events.jsonl").read_bytes().splitlines()]
+    assert [e["type"] for e in events] == ["feature.created", "feature.blocked", "task.added"]

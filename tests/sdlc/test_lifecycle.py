@@ -303,3 +303,21 @@ def test_doctor_completes_an_interrupted_write(sdlc: InProcess, project: Path) -
     assert sdlc.json("doctor", "--fix")["ok"] is True
     assert sdlc.json("feature", "show", "auth")["title"] == "Renamed"
     assert [e["type"] for e in sdlc.json("history")] == ["feature.created", "feature.updated"]
+
+
+def test_state_yaml_follows_what_it_summarises(sdlc: InProcess, project: Path) -> None:
+    from sdlc import yamlio
+
+    state_file = project / ".sdlc/state.yaml"
+    sdlc.json("feature", "create", "auth")
+    sdlc.json("feature", "create", "ui")
+    assert yamlio.loads(state_file.read_text())["active_features"] == ["auth", "ui"]
+    before = state_file.read_bytes()
+    sdlc.json("task", "add", "auth", "one")  # nothing state.yaml records changes
+    assert state_file.read_bytes() == before
+    sdlc.json("feature", "block", "auth", "waiting")
+    state = yamlio.loads(state_file.read_text())
+    assert [b["feature"] for b in state["blocked"]] == ["auth"]
+    assert [h["action"] for h in state["history"]][-2:] == ["task.added", "feature.blocked"]
+    sdlc.json("feature", "archive", "ui")
+    assert yamlio.loads(state_file.read_text())["active_features"] == ["auth"]
