@@ -22,8 +22,10 @@ from pathlib import Path
 
 from sdlc import yamlio
 from sdlc.atomic import write_atomic
+from sdlc.index import rebuild_state
 from sdlc.model import Comment, Feature, Task, now
 from sdlc.ops.init import init_project
+from sdlc.store import Store
 from sdlc.transitions import enter_phase
 
 REFERENCE = {  # the reference Rust binary, measured on such projects (spec §11)
@@ -61,6 +63,8 @@ def build_project(root: Path, count: int) -> None:
             art.content_sha256 = hashlib.sha256(spec).hexdigest()
             enter_phase(feature, "specified", at)
         write_atomic(directory / "manifest.yaml", yamlio.dumps(feature.to_dict()).encode(), durable=False)
+    # state.yaml as a real project of that size has it (every feature active)
+    write_atomic(root / ".sdlc" / "state.yaml", yamlio.dumps(rebuild_state(Store(root))).encode())
 
 
 # Byte-code caches must be written, or every run pays for compiling the modules again.
@@ -104,6 +108,7 @@ def main() -> None:
     if not Path(sdlc[0]).exists():
         sdlc = [sys.executable, "-m", "sdlc"]
     work = args.work or Path(tempfile.mkdtemp(prefix="sdlc-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, int, float, float, float, str]] = []
     baseline = measure([sys.executable, "-c", "pass"], work, args.runs)
     rows.append(("python -c pass (interpreter start)", 0, *baseline, ""))
