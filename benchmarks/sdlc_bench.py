@@ -112,6 +112,9 @@ def main() -> None:
     rows: list[tuple[str, int, float, float, float, str]] = []
     baseline = measure([sys.executable, "-c", "pass"], work, args.runs)
     rows.append(("python -c pass (interpreter start)", 0, *baseline, ""))
+    # the floor of any typer command on this machine, for comparing figures across machines
+    floor = measure([sys.executable, "-c", "import typer, yaml"], work, args.runs)
+    rows.append(("python -c 'import typer, yaml' (floor)", 0, *floor, ""))
     version = measure([*sdlc, "--version"], work, args.runs)
     rows.append(("sdlc --version", 0, *version, f"< {TARGET_VERSION}"))
     for size in args.sizes:

@@ -35,7 +35,23 @@ def stats() -> None:
 
     data, warnings = project_stats(out.store())
     out.warnings(warnings)
-    out.emit(data, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+
+    def text(d: dict[str, Any]) -> str:
+        features, tasks = d["features"], d["tasks"]
+        phases = ", ".join(f"{p} {n}" for p, n in features["by_phase"].items() if n) or "none"
+        task_counts = ", ".join(f"{k} {v}" for k, v in tasks.items() if k != "total" and v)
+        actions = ", ".join(f"{a} {n}" for a, n in d["actions"].items()) or "none"
+        return "\n".join(
+            [
+                f"Features: {features['total']} ({features['archived']} archived)",
+                f"By phase: {phases}",
+                f"Tasks: {tasks['total']}" + (f" ({task_counts})" if task_counts else ""),
+                f"Next actions: {actions}",
+                f"Open blocker comments: {d['open_comments']}",
+            ]
+        )
+
+    out.emit(data, text)
 
 
 @app.command("blockers")
