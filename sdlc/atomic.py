@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
 from pathlib import Path
+
+_SEQUENCE = itertools.count()
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new file beside `path`, unique across processes (pid) and calls (sequence)."""
+    while True:
+        temp = path.with_name(f".{path.name}.{os.getpid()}.{next(_SEQUENCE)}.tmp")
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), temp
+        except FileExistsError:  # left by a killed process whose pid came round again
+            continue
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -18,7 +30,7 @@ def _fsync_dir(directory: Path) -> None:
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Write `data` to `path` via a temp file in the same directory, fsync, rename, fsync dir."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -27,7 +39,7 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     if durable:
         _fsync_dir(path.parent)

@@ -6,7 +6,6 @@ need none of them (spec/sdlc.md §11)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +32,8 @@ MANIFEST = "manifest.yaml"
 
 
 def sha256_file(path: Path) -> str | None:
+    import hashlib  # loading OpenSSL costs ~5 ms: only when a file is hashed
+
     try:
         with open(path, "rb") as handle:
             return hashlib.sha256(handle.read()).hexdigest()

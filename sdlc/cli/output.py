@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 
-@dataclass
 class Options:
     """Global options, set once by the entry point before a command runs."""
 
-    json: bool = False
-    root: str | None = None
+    def __init__(self) -> None:
+        self.json = False
+        self.root: str | None = None
 
 
 OPTIONS = Options()
