@@ -104,6 +104,44 @@ def _stat_key(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
+def watched_files(
+    store: Store, feature: Feature, old: dict[str, Any]
+) -> tuple[dict[str, list[int] | None], dict[str, str | None]]:
+    """The stat of each artifact file the classifier looks at, and the SHA-256 of those whose
+    approval hash it checks (taken from `old` while their stat is unchanged)."""
+    watch: dict[str, list[int] | None] = {}
+    hashes: dict[str, str | None] = {}
+    old_watch, old_hashes = old.get("watch", {}), old.get("hashes", {})
+    for art in feature.artifacts:
+        if art.status in _FILE_IRRELEVANT:
+            continue
+        kind = art.artifact_type
+        path = f"{store.paths.features}/{feature.slug}/{ARTIFACT_FILES[kind]}"
+        watch[kind] = stat = _stat_key(path)
+        if needs_hash(feature, kind):
+            unchanged = stat is not None and old_watch.get(kind) == stat and kind in old_hashes
+            hashes[kind] = old_hashes[kind] if unchanged else (sha256_file(Path(path)) if stat else None)
+    return watch, hashes
+
+
+def watched_unchanged(store: Store, slug: str, watch: dict[str, list[int] | None]) -> bool:
+    directory = f"{store.paths.features}/{slug}/"
+    return all(_stat_key(directory + ARTIFACT_FILES[k]) == seen for k, seen in watch.items())
+
+
+def classifier_files(watch: dict[str, Any], hashes: dict[str, str | None]) -> dict[str, str | None]:
+    """The classifier's view of the artifact files (see sdlc.criteria.FileHashes)."""
+    files: dict[str, str | None] = {}
+    for kind in ARTIFACT_FILES:
+        if kind in hashes:
+            files[kind] = hashes[kind]
+        elif kind in watch:
+            files[kind] = "" if watch[kind] is not None else None
+        else:
+            files[kind] = None  # missing or waived: the file does not matter
+    return files
+
+
 class _Builder:
     """Brings the cache up to date one feature at a time. A feature's dependencies are
     brought up to date first, so each manifest is parsed once and then dropped."""
@@ -133,10 +171,7 @@ class _Builder:
         return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else {}
 
     def _unchanged(self, slug: str, old: dict[str, Any] | None, key: list[int]) -> bool:
-        if not old or old["key"] != key:
-            return False
-        directory = f"{self.features_dir}/{slug}/"
-        return all(_stat_key(directory + ARTIFACT_FILES[k]) == seen for k, seen in old["watch"].items())
+        return old is not None and old["key"] == key and watched_unchanged(self.store, slug, old["watch"])
 
     def entry(self, slug: str) -> dict[str, Any] | None:
         """The up-to-date entry of `slug`, or None when it has no manifest."""
@@ -169,7 +204,7 @@ class _Builder:
         except (CorruptFile, FeatureNotFound) as err:  # FeatureNotFound: deleted meanwhile
             return {"key": key, "watch": {}, "error": err.message}, None
         summary = feature_summary(feature)
-        watch, hashes = self._files(slug, feature, old or {})
+        watch, hashes = watched_files(self.store, feature, old or {})
         entry = {
             "key": key,
             "watch": watch,
@@ -183,25 +218,6 @@ class _Builder:
         }
         return entry, feature
 
-    def _files(
-        self, slug: str, feature: Feature, old: dict[str, Any]
-    ) -> tuple[dict[str, list[int] | None], dict[str, str | None]]:
-        """The stat of each artifact file the classifier looks at, and the SHA-256 of those
-        whose approval hash it checks (reused while their stat is unchanged)."""
-        watch: dict[str, list[int] | None] = {}
-        hashes: dict[str, str | None] = {}
-        old_watch, old_hashes = old.get("watch", {}), old.get("hashes", {})
-        for art in feature.artifacts:
-            if art.status in _FILE_IRRELEVANT:
-                continue
-            kind = art.artifact_type
-            path = f"{self.features_dir}/{slug}/{ARTIFACT_FILES[kind]}"
-            watch[kind] = stat = _stat_key(path)
-            if needs_hash(feature, kind):
-                unchanged = stat is not None and old_watch.get(kind) == stat and kind in old_hashes
-                hashes[kind] = old_hashes[kind] if unchanged else (sha256_file(Path(path)) if stat else None)
-        return watch, hashes
-
     def _classify(self, slug: str, entry: dict[str, Any], feature: Feature | None) -> None:
         deps = {}
         for dep in entry["dependencies"]:
@@ -213,14 +229,7 @@ class _Builder:
         from sdlc.classifier import classify
 
         feature = feature or self.store.load_feature(slug)
-        files: dict[str, str | None] = {}
-        for kind in ARTIFACT_FILES:
-            if kind in entry["hashes"]:
-                files[kind] = entry["hashes"][kind]
-            elif kind in entry["watch"]:
-                files[kind] = "" if entry["watch"][kind] is not None else None
-            else:
-                files[kind] = None  # missing or waived: the file does not matter
+        files = classifier_files(entry["watch"], entry["hashes"])
         states = {d: (s[0], s[1]) if s else None for d, s in deps.items()}
         result = classify(feature, self.store.config, files, states)
         entry["cls"] = _json(result.to_dict())

@@ -14,3 +14,10 @@ class JsonList(list[str]):
 
     def decode(self) -> list[Any]:
         return [json.loads(item) for item in self]
+
+
+class JsonText(str):
+    """One JSON document held as its text."""
+
+    def decode(self) -> Any:
+        return json.loads(self)

@@ -17,6 +17,7 @@ from sdlc.errors import (
     FeatureNotFound,
     MilestoneNotFound,
     NotInitialized,
+    SdlcError,
 )
 from sdlc.lifecycle import ARTIFACT_FILES, SATISFIED_STATUSES
 from sdlc.names import check_slug, is_slug
@@ -164,7 +165,7 @@ class Store:
         for slug in feature.dependencies:
             try:
                 dep = self.load_feature(slug)
-            except (FeatureNotFound, CorruptFile, ValueError):
+            except SdlcError:  # missing, corrupt or a hand-edited bad name: absent
                 states[slug] = None
             else:
                 states[slug] = (dep.phase, dep.archived)

@@ -91,7 +91,7 @@ def review(slug: Slug) -> None:
 
     store = out.store()
     milestone = get(store, slug)
-    rows = [next_for(store, f).to_dict() for f in milestone["features"]]
+    rows = [next_for(store, f).decode() for f in milestone["features"]]
     data = {**milestone, "review": rows}
     out.emit(
         data,

@@ -72,12 +72,15 @@ def warnings(messages: Iterable[str]) -> None:
 
 def emit(data: Any, text: str | Callable[[Any], str]) -> None:
     """Print `data` as JSON in JSON mode, else the text (or text function of data)."""
-    from sdlc.jsontext import JsonList
+    from sdlc.jsontext import JsonList, JsonText
 
     if OPTIONS.json:
-        write(data.encode() if isinstance(data, JsonList) else json.dumps(data, ensure_ascii=False))
+        if isinstance(data, JsonText):
+            write(data)
+        else:
+            write(data.encode() if isinstance(data, JsonList) else json.dumps(data, ensure_ascii=False))
     else:
-        if isinstance(data, JsonList):
+        if isinstance(data, JsonList | JsonText):
             data = data.decode()
         rendered = text(data) if callable(text) else text
         if rendered:

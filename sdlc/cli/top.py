@@ -82,7 +82,7 @@ def next_(
             return
         from sdlc.ops.lookup import next_for
 
-        out.emit(next_for(store, for_).to_dict(), out.classification_text)
+        out.emit(next_for(store, for_), out.classification_text)
         return
     from sdlc.ops.queries import next_all
 

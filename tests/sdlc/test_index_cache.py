@@ -76,3 +76,32 @@ def test_concurrent_rebuilders_leave_a_valid_cache(project: Path) -> None:
     assert len(json.loads(outputs[0])) == 40
     cache = marshal.loads((project / ".sdlc/.cache/index.bin").read_bytes())
     assert len(cache["features"]) == 40
+
+
+def test_single_feature_lookups_follow_every_input(sdlc: InProcess) -> None:
+    """`next --for` and `feature show` are served from a per-feature cache; each input of
+    the classification invalidates it: the manifest, an artifact file, a dependency, the config."""
+    sdlc.json("feature", "create", "base")
+    sdlc.json("feature", "create", "top", "--depends-on", "base")
+    for kind in ("spec", "design", "tasks", "qa_plan"):
+        sdlc.json("artifact", "waive", "top", kind, "--reason", "test")
+    assert sdlc.json("next", "--for", "top")["action"] == "unblock_dependency"
+    sdlc.json("feature", "archive", "base")  # the dependency changes, not `top`'s own files
+    assert sdlc.json("next", "--for", "top")["action"] == "create_review"
+
+    write_artifact(sdlc.root, "base", "spec.md", "one\n")
+    sdlc.json("feature", "unarchive", "base")
+    sdlc.json("artifact", "draft", "base", "spec")
+    sdlc.json("artifact", "approve", "base", "spec", "--by", "alice")
+    assert sdlc.json("next", "--for", "base")["action"] == "create_design"
+    write_artifact(sdlc.root, "base", "spec.md", "two\n")  # an artifact edit, same size
+    assert sdlc.json("next", "--for", "base")["action"] == "approve_spec"
+
+    config = sdlc.root / ".sdlc/config.yaml"
+    config.write_text(config.read_text().replace("min_score_to_advance: 70", "min_score_to_advance: 71"))
+    assert sdlc.json("next", "--for", "base")["action"] == "approve_spec"  # recomputed, same answer
+    for cached in (sdlc.root / ".sdlc/.cache/features").iterdir():
+        cached.write_bytes(b"garbage")
+    assert sdlc.json("feature", "show", "top")["dependencies"] == ["base"]
+    sdlc.json("feature", "update", "top", "--title", "Renamed")
+    assert sdlc.json("feature", "show", "top")["title"] == "Renamed"
