@@ -30,11 +30,11 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _take(data: Data, known: tuple[str, ...]) -> Data:
+def unknown_fields(data: Data, known: tuple[str, ...]) -> Data:
     return {k: v for k, v in data.items() if k not in known}
 
 
-def _str(data: Data, key: str, default: str | None = None) -> str | None:
+def optional_str(data: Data, key: str, default: str | None = None) -> str | None:
     value = data.get(key, default)
     if value is None:
         return None
@@ -45,14 +45,14 @@ def _str(data: Data, key: str, default: str | None = None) -> str | None:
     return str(value)
 
 
-def _req(data: Data, key: str) -> str:
-    value = _str(data, key)
+def required_str(data: Data, key: str) -> str:
+    value = optional_str(data, key)
     if value is None:
         raise ModelError(f"missing field '{key}'")
     return value
 
 
-def _list(data: Data, key: str) -> list[Any]:
+def as_list(data: Data, key: str) -> list[Any]:
     value = data.get(key)
     if value is None:
         return []
@@ -61,19 +61,19 @@ def _list(data: Data, key: str) -> list[Any]:
     return value
 
 
-def _map(value: Any, what: str) -> Data:
+def as_map(value: Any, what: str) -> Data:
     if not isinstance(value, dict):
         raise ModelError(f"{what} must be a mapping, got {type(value).__name__}")
     return value
 
 
-def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
+def one_of(value: str, choices: tuple[str, ...], what: str) -> str:
     if value not in choices:
         raise ModelError(f"{what} '{value}' is not one of {', '.join(choices)}")
     return value
 
 
-def _clean(data: Data, keep_none: tuple[str, ...] = ()) -> Data:
+def clean(data: Data, keep_none: tuple[str, ...] = ()) -> Data:
     return {k: v for k, v in data.items() if v is not None or k in keep_none}
 
 
@@ -116,16 +116,16 @@ class Artifact:
 
     @classmethod
     def from_dict(cls, raw: Any) -> Artifact:
-        data = _map(raw, "artifact")
-        kind = normalize_artifact(_req(data, "artifact_type"))
+        data = as_map(raw, "artifact")
+        kind = normalize_artifact(required_str(data, "artifact_type"))
         if kind is None:
             raise ModelError(f"unknown artifact type '{data.get('artifact_type')}'")
-        values = {k: _str(data, k) for k in cls.FIELDS[3:]}
+        values = {k: optional_str(data, k) for k in cls.FIELDS[3:]}
         return cls(
             artifact_type=kind,
-            status=_choice(_req(data, "status"), ARTIFACT_STATUSES, "artifact status"),
-            path=_str(data, "path") or "",
-            extra=_take(data, cls.FIELDS),
+            status=one_of(required_str(data, "status"), ARTIFACT_STATUSES, "artifact status"),
+            path=optional_str(data, "path") or "",
+            extra=unknown_fields(data, cls.FIELDS),
             **values,
         )
 
@@ -133,7 +133,7 @@ class Artifact:
         data: Data = {k: getattr(self, k) for k in self.FIELDS}
         # The reference always writes these five, null or not.
         return {
-            **_clean(
+            **clean(
                 data,
                 keep_none=(
                     "created_at",
@@ -177,23 +177,23 @@ class Task:
 
     @classmethod
     def from_dict(cls, raw: Any) -> Task:
-        data = _map(raw, "task")
+        data = as_map(raw, "task")
         return cls(
-            id=_req(data, "id"),
-            title=_str(data, "title") or "",
-            status=_choice(_req(data, "status"), TASK_STATUSES, "task status"),
-            description=_str(data, "description"),
-            created_at=_str(data, "created_at") or "",
-            started_at=_str(data, "started_at"),
-            completed_at=_str(data, "completed_at"),
-            blocker=_str(data, "blocker"),
-            depends_on=[str(d) for d in _list(data, "depends_on")],
-            extra=_take(data, cls.FIELDS),
+            id=required_str(data, "id"),
+            title=optional_str(data, "title") or "",
+            status=one_of(required_str(data, "status"), TASK_STATUSES, "task status"),
+            description=optional_str(data, "description"),
+            created_at=optional_str(data, "created_at") or "",
+            started_at=optional_str(data, "started_at"),
+            completed_at=optional_str(data, "completed_at"),
+            blocker=optional_str(data, "blocker"),
+            depends_on=[str(d) for d in as_list(data, "depends_on")],
+            extra=unknown_fields(data, cls.FIELDS),
         )
 
     def to_dict(self) -> Data:
         data = {k: getattr(self, k) for k in self.FIELDS}
-        return {**_clean(data), **self.extra}
+        return {**clean(data), **self.extra}
 
 
 @dataclass
@@ -212,28 +212,28 @@ class Comment:
 
     @classmethod
     def from_dict(cls, raw: Any) -> Comment:
-        data = _map(raw, "comment")
-        flag = _str(data, "flag")
+        data = as_map(raw, "comment")
+        flag = optional_str(data, "flag")
         if flag is not None:
-            _choice(flag, COMMENT_FLAGS, "comment flag")
-        target = _map(data.get("target") or {"kind": "feature"}, "comment target")
+            one_of(flag, COMMENT_FLAGS, "comment flag")
+        target = as_map(data.get("target") or {"kind": "feature"}, "comment target")
         if target.get("kind") not in ("feature", "task", "artifact"):
             raise ModelError(f"comment target kind '{target.get('kind')}' is unknown")
         return cls(
-            id=_req(data, "id"),
-            body=_str(data, "body") or "",
+            id=required_str(data, "id"),
+            body=optional_str(data, "body") or "",
             target=dict(target),
-            author=_str(data, "author"),
+            author=optional_str(data, "author"),
             flag=flag,
-            created_at=_str(data, "created_at") or "",
-            resolved_at=_str(data, "resolved_at"),
-            resolved_by=_str(data, "resolved_by"),
-            extra=_take(data, cls.FIELDS),
+            created_at=optional_str(data, "created_at") or "",
+            resolved_at=optional_str(data, "resolved_at"),
+            resolved_by=optional_str(data, "resolved_by"),
+            extra=unknown_fields(data, cls.FIELDS),
         )
 
     def to_dict(self) -> Data:
         data = {k: getattr(self, k) for k in self.FIELDS}
-        return {**_clean(data), **self.extra}
+        return {**clean(data), **self.extra}
 
     @property
     def stops_pipeline(self) -> bool:
@@ -253,17 +253,17 @@ class Score:
 
     @classmethod
     def from_dict(cls, raw: Any) -> Score:
-        data = _map(raw, "score")
+        data = as_map(raw, "score")
         value = data.get("score")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ModelError(f"score value must be a number, got {value!r}")
         return cls(
-            lens=_req(data, "lens"),
+            lens=required_str(data, "lens"),
             score=int(value),
-            evaluator=_str(data, "evaluator") or "",
-            timestamp=_str(data, "timestamp") or "",
-            deductions=[_map(d, "deduction") for d in _list(data, "deductions")],
-            extra=_take(data, cls.FIELDS),
+            evaluator=optional_str(data, "evaluator") or "",
+            timestamp=optional_str(data, "timestamp") or "",
+            deductions=[as_map(d, "deduction") for d in as_list(data, "deductions")],
+            extra=unknown_fields(data, cls.FIELDS),
         )
 
     def to_dict(self) -> Data:
@@ -286,12 +286,12 @@ class PhaseEntry:
 
     @classmethod
     def from_dict(cls, raw: Any) -> PhaseEntry:
-        data = _map(raw, "phase history entry")
+        data = as_map(raw, "phase history entry")
         return cls(
-            phase=_choice(_req(data, "phase"), PHASES, "phase"),
-            entered=_str(data, "entered") or "",
-            exited=_str(data, "exited"),
-            extra=_take(data, ("phase", "entered", "exited")),
+            phase=one_of(required_str(data, "phase"), PHASES, "phase"),
+            entered=optional_str(data, "entered") or "",
+            exited=optional_str(data, "exited"),
+            extra=unknown_fields(data, ("phase", "entered", "exited")),
         )
 
     def to_dict(self) -> Data:
@@ -405,36 +405,36 @@ class Feature:
             "schema_version": self.schema_version,
             "revision": self.revision,
         }
-        return {**_clean(data), **self.extra}
+        return {**clean(data), **self.extra}
 
 
 def feature_from_dict(raw: Any) -> Feature:
     """Build a Feature from a manifest mapping (already migrated to SCHEMA_VERSION)."""
-    data = _map(raw, "manifest")
-    tasks = [Task.from_dict(t) for t in _list(data, "tasks")]
-    comments = [Comment.from_dict(c) for c in _list(data, "comments")]
+    data = as_map(raw, "manifest")
+    tasks = [Task.from_dict(t) for t in as_list(data, "tasks")]
+    comments = [Comment.from_dict(c) for c in as_list(data, "comments")]
     seq = data.get("next_comment_seq")
     task_seq = data.get("next_task_seq")
     feature = Feature(
-        slug=_req(data, "slug"),
-        title=_str(data, "title") or "",
-        phase=_choice(_req(data, "phase"), PHASES, "phase"),
-        description=_str(data, "description"),
-        created_at=_str(data, "created_at") or "",
-        updated_at=_str(data, "updated_at") or "",
-        artifacts=[Artifact.from_dict(a) for a in _list(data, "artifacts")],
+        slug=required_str(data, "slug"),
+        title=optional_str(data, "title") or "",
+        phase=one_of(required_str(data, "phase"), PHASES, "phase"),
+        description=optional_str(data, "description"),
+        created_at=optional_str(data, "created_at") or "",
+        updated_at=optional_str(data, "updated_at") or "",
+        artifacts=[Artifact.from_dict(a) for a in as_list(data, "artifacts")],
         tasks=tasks,
         comments=comments,
         next_comment_seq=seq if isinstance(seq, int) else _next_seq(c.id for c in comments),
         next_task_seq=task_seq if isinstance(task_seq, int) else _next_seq(t.id for t in tasks),
-        blockers=[str(b) for b in _list(data, "blockers")],
-        phase_history=[PhaseEntry.from_dict(p) for p in _list(data, "phase_history")],
-        dependencies=[str(d) for d in _list(data, "dependencies")],
+        blockers=[str(b) for b in as_list(data, "blockers")],
+        phase_history=[PhaseEntry.from_dict(p) for p in as_list(data, "phase_history")],
+        dependencies=[str(d) for d in as_list(data, "dependencies")],
         archived=bool(data.get("archived", False)),
-        scores=[Score.from_dict(s) for s in _list(data, "scores")],
+        scores=[Score.from_dict(s) for s in as_list(data, "scores")],
         schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         revision=int(data.get("revision", 0)),
-        extra=_take(data, Feature.FIELDS),
+        extra=unknown_fields(data, Feature.FIELDS),
     )
     for kind in ARTIFACTS:  # a manifest that lists fewer artifacts still knows all seven
         feature.artifact(kind)
@@ -444,68 +444,3 @@ def feature_from_dict(raw: Any) -> Feature:
 def _next_seq(ids: Any) -> int:
     numbers = [int(i[1:]) for i in ids if isinstance(i, str) and i[1:].isdigit()]
     return max(numbers, default=0) + 1
-
-
-@dataclass
-class Milestone:
-    slug: str
-    title: str
-    description: str | None = None
-    vision: str | None = None
-    features: list[str] = field(default_factory=list)
-    created_at: str = ""
-    updated_at: str = ""
-    released_at: str | None = None
-    skipped_at: str | None = None
-    extra: Data = field(default_factory=dict)
-
-    FIELDS = (
-        "slug",
-        "title",
-        "description",
-        "vision",
-        "features",
-        "status",
-        "created_at",
-        "updated_at",
-        "completed_at",
-        "cancelled_at",
-        "released_at",
-        "skipped_at",
-    )
-
-    @classmethod
-    def from_dict(cls, raw: Any) -> Milestone:
-        data = _map(raw, "milestone manifest")
-        return cls(
-            slug=_req(data, "slug"),
-            title=_str(data, "title") or "",
-            description=_str(data, "description"),
-            vision=_str(data, "vision"),
-            features=[str(f) for f in _list(data, "features")],
-            created_at=_str(data, "created_at") or "",
-            updated_at=_str(data, "updated_at") or "",
-            released_at=_str(data, "released_at") or _str(data, "completed_at"),
-            skipped_at=_str(data, "skipped_at") or _str(data, "cancelled_at"),
-            extra=_take(data, cls.FIELDS),
-        )
-
-    def to_dict(self) -> Data:
-        """The reference's shape (status, completed_at, cancelled_at) plus our `vision`."""
-        reference_status = "cancelled" if self.skipped_at else "complete" if self.released_at else "active"
-        data: Data = {
-            "slug": self.slug,
-            "title": self.title,
-            "description": self.description,
-            "vision": self.vision,
-            "features": self.features,
-            "status": reference_status,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "completed_at": self.released_at,
-            "cancelled_at": self.skipped_at,
-        }
-        return {
-            **_clean(data, keep_none=("description", "completed_at", "cancelled_at")),
-            **self.extra,
-        }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdlc.model import Feature, Milestone
+from sdlc.milestones import Milestone
+from sdlc.model import Feature
 
 HISTORY_LIMIT = 200
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from sdlc.classifier import Classification
     from sdlc.config import Config
     from sdlc.criteria import DependencyStates, FileHashes
-    from sdlc.model import Feature, Milestone
+    from sdlc.milestones import Milestone
+    from sdlc.model import Feature
 
 MANIFEST = "manifest.yaml"
 
@@ -199,7 +200,7 @@ class Store:
             raise MilestoneNotFound(
                 f"milestone '{slug}' not found", hint="list milestones with `sdlc milestone list`"
             ) from None
-        from sdlc.model import Milestone, ModelError
+        from sdlc.milestones import Milestone, ModelError
 
         try:
             return Milestone.from_dict(raw)

@@ -13,7 +13,8 @@ from sdlc import yamlio
 from sdlc.errors import FeatureNotFound, LockTimeout, MilestoneNotFound
 from sdlc.events import number_events, recent_events
 from sdlc.journal import apply_journal, replay_journal, write_journal
-from sdlc.model import Feature, Milestone, now
+from sdlc.milestones import Milestone
+from sdlc.model import Feature, now
 from sdlc.state import HISTORY_LIMIT, apply_changes, shape
 from sdlc.store import Store
 from sdlc.transitions import auto_advance

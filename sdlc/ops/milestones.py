@@ -5,23 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sdlc.errors import CorruptFile, FeatureNotFound, InvalidTransition, MilestoneExists, UsageError
-from sdlc.model import Milestone
+from sdlc.milestones import Milestone, milestone_status
 from sdlc.names import check_names
 from sdlc.store import Store
 from sdlc.transaction import Transaction
-
-
-def milestone_status(milestone: Milestone, phases: dict[str, tuple[str, bool] | None]) -> str:
-    """skipped | released | verifying | active, derived (spec §2)."""
-    if milestone.skipped_at:
-        return "skipped"
-    if milestone.released_at:
-        return "released"
-    members = [phases.get(slug) for slug in milestone.features]
-    live = [m for m in members if m is None or not m[1]]
-    if milestone.features and all(m is not None and m[0] == "released" for m in live):
-        return "verifying"
-    return "active"
 
 
 def _member_states(store: Store, milestone: Milestone) -> dict[str, tuple[str, bool] | None]:

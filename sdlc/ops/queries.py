@@ -17,7 +17,7 @@ from sdlc.ops.common import feature_row
 from sdlc.store import Store
 
 if TYPE_CHECKING:
-    from sdlc.model import Milestone
+    from sdlc.milestones import Milestone
 
 BLOCKED_ACTIONS = frozenset({"unblock_dependency", "unblock_task"})
 QUERIES = ("blocked", "ready", "needs-approval")
@@ -100,7 +100,7 @@ def _stored_state(store: Store) -> dict[str, Any]:
 
 
 def state_view(store: Store) -> tuple[dict[str, Any], list[str]]:
-    from sdlc.ops.milestones import milestone_status
+    from sdlc.milestones import milestone_status
 
     index = load_index(store)
     stored = _stored_state(store)
