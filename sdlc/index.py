@@ -112,11 +112,12 @@ def watched_files(
     watch: dict[str, list[int] | None] = {}
     hashes: dict[str, str | None] = {}
     old_watch, old_hashes = old.get("watch", {}), old.get("hashes", {})
+    features_dir = str(store.paths.features)
     for art in feature.artifacts:
         if art.status in _FILE_IRRELEVANT:
             continue
         kind = art.artifact_type
-        path = f"{store.paths.features}/{feature.slug}/{ARTIFACT_FILES[kind]}"
+        path = f"{features_dir}/{feature.slug}/{ARTIFACT_FILES[kind]}"
         watch[kind] = stat = _stat_key(path)
         if needs_hash(feature, kind):
             unchanged = stat is not None and old_watch.get(kind) == stat and kind in old_hashes
@@ -124,8 +125,8 @@ def watched_files(
     return watch, hashes
 
 
-def watched_unchanged(store: Store, slug: str, watch: dict[str, list[int] | None]) -> bool:
-    directory = f"{store.paths.features}/{slug}/"
+def watched_unchanged(features_dir: str, slug: str, watch: dict[str, list[int] | None]) -> bool:
+    directory = f"{features_dir}/{slug}/"
     return all(_stat_key(directory + ARTIFACT_FILES[k]) == seen for k, seen in watch.items())
 
 
@@ -171,7 +172,7 @@ class _Builder:
         return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else {}
 
     def _unchanged(self, slug: str, old: dict[str, Any] | None, key: list[int]) -> bool:
-        return old is not None and old["key"] == key and watched_unchanged(self.store, slug, old["watch"])
+        return old is not None and old["key"] == key and watched_unchanged(self.features_dir, slug, old["watch"])
 
     def entry(self, slug: str) -> dict[str, Any] | None:
         """The up-to-date entry of `slug`, or None when it has no manifest."""

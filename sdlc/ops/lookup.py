@@ -108,7 +108,7 @@ def next_for(store: Store, slug: str) -> JsonText:
     config_key = store.config_signature()
     record = _record(store, slug)
     if record is not None and record["next"] is not None and record["config"] == config_key:
-        fresh = watched_unchanged(store, slug, record["watch"]) and all(
+        fresh = watched_unchanged(str(store.paths.features), slug, record["watch"]) and all(
             _state(store, dep) == state for dep, state in record["deps"].items()
         )
         if fresh:
