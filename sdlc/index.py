@@ -172,7 +172,9 @@ class _Builder:
         return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else {}
 
     def _unchanged(self, slug: str, old: dict[str, Any] | None, key: list[int]) -> bool:
-        return old is not None and old["key"] == key and watched_unchanged(self.features_dir, slug, old["watch"])
+        return (
+            old is not None and old["key"] == key and watched_unchanged(self.features_dir, slug, old["watch"])
+        )
 
     def entry(self, slug: str) -> dict[str, Any] | None:
         """The up-to-date entry of `slug`, or None when it has no manifest."""

@@ -79,7 +79,7 @@ class Store:
             raise CorruptFile(f"corrupt file {self.paths.relative(path)}") from err
         try:
             return yamlio.loads(text)
-        except yamlio.YAMLError as err:
+        except yamlio.yaml_error() as err:
             mark = getattr(err, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             reason = getattr(err, "problem", None) or "not valid YAML"
@@ -87,15 +87,34 @@ class Store:
 
     @cached_property
     def config(self) -> Config:
+        """The parsed config; the file's mapping is cached by its stat (no YAML on a hit)."""
         from sdlc.config import parse_config
 
         try:
-            data = self._load_yaml(self.paths.config)
-        except FileNotFoundError:
-            data = {}
+            data = self._config_data()
         except CorruptFile as err:
             raise ConfigInvalid(err.message, hint="fix .sdlc/config.yaml; see `sdlc doctor`") from None
         return parse_config(data or {}, default_name=self.root.name)
+
+    def _config_data(self) -> Any:
+        import contextlib
+        import json
+
+        from sdlc.atomic import write_atomic
+
+        key = self.config_signature()
+        cache = self.paths.cache / "config.json"
+        with contextlib.suppress(OSError, ValueError):
+            cached = json.loads(cache.read_bytes())
+            if cached.get("key") == key:
+                return cached["data"]
+        try:
+            data = self._load_yaml(self.paths.config)
+        except FileNotFoundError:
+            return {}
+        with contextlib.suppress(OSError, TypeError, ValueError):
+            write_atomic(cache, json.dumps({"key": key, "data": data}).encode(), durable=False)
+        return data
 
     def config_signature(self) -> list[int]:
         try:
@@ -137,16 +156,29 @@ class Store:
         return feature
 
     def load_feature(self, slug: str) -> Feature:
-        """The feature `slug`; FeatureNotFound or CorruptFile (naming the path) otherwise."""
+        """The feature `slug`; FeatureNotFound or CorruptFile (naming the path) otherwise.
+        Served from its cache record while the manifest is unchanged (no YAML parsing)."""
+        import json
+
+        from sdlc.feature_cache import manifest_key, manifest_record, read_record, write_record
+
         check_slug(slug)
         self.require_initialized()
+        record = read_record(self.paths, slug)
+        if record is not None:
+            return self.parse_feature(slug, json.loads(record["manifest"]))
+        key = manifest_key(self.paths, slug)  # taken before the read: a later write makes it stale
         try:
             raw = self._load_yaml(self.paths.manifest(slug))
         except FileNotFoundError:
             raise FeatureNotFound(
                 f"feature '{slug}' not found", hint="list features with `sdlc feature list`"
             ) from None
-        return self.parse_feature(slug, raw)
+        feature = self.parse_feature(slug, raw)
+        fresh = manifest_record(key, feature.to_dict())
+        if fresh is not None:
+            write_record(self.paths, slug, fresh)
+        return feature
 
     def file_hashes(self, feature: Feature) -> FileHashes:
         """Per artifact: its file's SHA-256 when an approval hash must be checked, "" when the

@@ -12,6 +12,7 @@ from typing import Any
 from sdlc import yamlio
 from sdlc.errors import FeatureNotFound, LockTimeout, MilestoneNotFound
 from sdlc.events import number_events, recent_events
+from sdlc.feature_cache import manifest_key, manifest_record, write_record
 from sdlc.journal import apply_journal, replay_journal, write_journal
 from sdlc.milestones import Milestone
 from sdlc.model import Feature, now
@@ -214,3 +215,7 @@ class Transaction:
             files[paths.relative(paths.state)] = yamlio.dumps(state)
         write_journal(paths, files, events)
         apply_journal(paths, files, events)
+        for feature in changed:  # the next reader finds a warm record (we still hold the lock)
+            record = manifest_record(manifest_key(paths, feature.slug), feature.to_dict())
+            if record is not None:
+                write_record(paths, feature.slug, record)

@@ -82,8 +82,9 @@ def diagnose(store: Store) -> list[dict[str, Any]]:
 
 
 def _leftover_temp_files(store: Store) -> list[Path]:
-    """Temp files of atomic writes killed before their rename (the cache has its own)."""
-    return sorted(p for p in store.paths.sdlc.rglob(".*.tmp") if ".cache" not in p.parts)
+    """Temp files of atomic writes killed before their rename. Removing one that a running
+    reader is about to rename into .cache/ only makes it skip caching."""
+    return sorted(store.paths.sdlc.rglob(".*.tmp"))
 
 
 def _state_problems(store: Store, features: list[Feature]) -> list[dict[str, Any]]:

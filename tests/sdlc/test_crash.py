@@ -99,6 +99,8 @@ def _check(root: Path, previous_k: int) -> dict[str, Any]:
         if not path.is_file():
             continue
         rel = str(path.relative_to(root))
+        if rel.startswith(".sdlc/.cache/"):
+            continue  # derived data, never trusted over the files (checked by test_index_cache)
         if TEMP.match(path.name):
             temps.append(rel)  # may hold anything; nothing must read it as a manifest
             continue
