@@ -22,7 +22,7 @@ from sdlc.model import Feature, Task
 CYCLE_MESSAGE = "depends_on cycle: fix it with `sdlc task edit --depends`"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Classification:
     feature: str
     title: str
@@ -74,7 +74,7 @@ class Classification:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class RuleTrace:
     """One line of `next --explain`: a rule and why it matched or did not."""
 

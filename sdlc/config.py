@@ -22,7 +22,7 @@ DEFAULT_LENSES = ["product_fit", "research_grounding", "implementation"]
 BACKEND_ALIASES = {"claude_agent_sdk": "claude", "claude_code": "claude"}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Quality:
     enforce: bool = True
     min_score_to_advance: int = 70
@@ -31,7 +31,7 @@ class Quality:
     lenses: list[str] = field(default_factory=lambda: list(DEFAULT_LENSES))
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Config:
     """The parsed config. `raw` keeps the file's mapping for the parts other issues read."""
 

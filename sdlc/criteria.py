@@ -42,7 +42,7 @@ def artifact_condition(feature: Feature, art: Artifact, config: Config, files: F
     return "fresh"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class Unmet:
     """One exit criterion that does not hold."""
 
@@ -52,7 +52,7 @@ class Unmet:
     details: tuple[str, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class QualityFailure:
     lens: str
     score: int | None

@@ -60,7 +60,7 @@ def feature_summary(feature: Feature) -> dict[str, Any]:
     return summary
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class IndexEntry:
     """One feature as listings see it; `summary_json`/`classification_json` are ready to print."""
 
@@ -90,7 +90,7 @@ class IndexEntry:
         return not self.archived and self.phase != "released"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Index:
     entries: list[IndexEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

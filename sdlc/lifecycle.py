@@ -50,7 +50,7 @@ COMMENT_FLAGS: Final = ("blocker", "question", "decision", "fyi")
 STOPPING_FLAGS: Final = frozenset({"blocker", "question"})
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class ActionSpec:
     """One row of the action table: who runs it, how heavy, where `next_command` points."""
 

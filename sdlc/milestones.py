@@ -11,7 +11,7 @@ from sdlc.model import Data, ModelError, as_list, as_map, clean, optional_str, r
 __all__ = ["Milestone", "ModelError", "milestone_status"]
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Milestone:
     slug: str
     title: str

@@ -1,5 +1,9 @@
 """The data model of spec/sdlc.md §2 as plain dataclasses, read from and written to the
-reference's file shapes. Unknown fields are kept in `extra` and written back unchanged."""
+reference's file shapes. Unknown fields are kept in `extra` and written back unchanged.
+
+sdlc's dataclasses are declared `eq=False, repr=False`: generating those methods for every
+class costs ~15 ms at start-up, on every command (spec/sdlc.md §11), and nothing compares
+these objects by value."""
 
 from __future__ import annotations
 
@@ -77,7 +81,7 @@ def clean(data: Data, keep_none: tuple[str, ...] = ()) -> Data:
     return {k: v for k, v in data.items() if v is not None or k in keep_none}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Artifact:
     artifact_type: str
     status: str = "missing"
@@ -150,7 +154,7 @@ class Artifact:
         self.approved_at = self.approved_by = self.content_sha256 = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Task:
     id: str
     title: str
@@ -196,7 +200,7 @@ class Task:
         return {**clean(data), **self.extra}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Comment:
     id: str
     body: str
@@ -240,7 +244,7 @@ class Comment:
         return self.resolved_at is None and self.flag in ("blocker", "question")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Score:
     lens: str
     score: int
@@ -277,7 +281,7 @@ class Score:
         }
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class PhaseEntry:
     phase: str
     entered: str
@@ -298,7 +302,7 @@ class PhaseEntry:
         return {"phase": self.phase, "entered": self.entered, "exited": self.exited, **self.extra}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Feature:
     slug: str
     title: str

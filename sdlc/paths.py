@@ -25,7 +25,7 @@ def find_root(explicit: str | None = None, cwd: Path | None = None) -> Path:
     return start
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class ProjectPaths:
     root: Path
 

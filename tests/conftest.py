@@ -101,3 +101,16 @@ def tree_snapshot(root: Path) -> Iterator[tuple[str, bytes]]:
     for path in sorted(root.rglob("*")):
         if path.is_file() and ".cache" not in path.relative_to(root).parts:
             yield str(path.relative_to(root)), path.read_bytes()
+
+
+SKELETON_FIXTURES = Path(__file__).parent / "skeletons" / "fixtures"
+
+
+@pytest.fixture
+def templates(tmp_path: Path) -> Path:
+    """A private copy of the skeleton fixture templates (tests may edit them)."""
+    import shutil
+
+    target = tmp_path / "templates"
+    shutil.copytree(SKELETON_FIXTURES, target, symlinks=True)
+    return target

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import InProcess, write_artifact
+from conftest import InProcess, run_process, write_artifact
 
 
 def approve_all(sdlc: InProcess, slug: str, *kinds: str) -> dict:
@@ -258,8 +258,6 @@ def test_init_is_idempotent(tmp_path: Path, capsys) -> None:  # type: ignore[no-
 
 
 def test_root_is_found_from_a_subdirectory_and_options_go_anywhere(project: Path, tmp_path: Path) -> None:
-    from conftest import run_process
-
     nested = project / "src" / "deep"
     nested.mkdir(parents=True)
     assert run_process(["feature", "create", "auth", "--json"], nested).returncode == 0
