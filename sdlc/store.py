@@ -24,7 +24,6 @@ from sdlc.names import check_slug, is_slug
 from sdlc.paths import ProjectPaths
 
 if TYPE_CHECKING:
-    from sdlc.classifier import Classification
     from sdlc.config import Config
     from sdlc.criteria import DependencyStates, FileHashes
     from sdlc.milestones import Milestone
@@ -203,13 +202,6 @@ class Store:
             else:
                 states[slug] = (dep.phase, dep.archived)
         return states
-
-    def classify_feature(self, feature: Feature) -> Classification:
-        from sdlc.classifier import classify
-
-        return classify(feature, self.config, self.file_hashes(feature), self.dependency_states(feature))
-
-    # -- milestones --------------------------------------------------------------------
 
     def milestone_slugs(self) -> list[str]:
         try:
