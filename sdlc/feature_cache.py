@@ -7,24 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import marshal
-import os
 import sys
 from typing import Any
 
 from sdlc._version import __version__
 from sdlc.atomic import write_atomic
 from sdlc.paths import ProjectPaths
+from sdlc.statcache import stat_key
 
 RECORD_FORMAT = f"{__version__}/py{sys.version_info[0]}.{sys.version_info[1]}/records-2"
 MANIFEST = "manifest.yaml"
 
 
 def manifest_key(paths: ProjectPaths, slug: str) -> list[int] | None:
-    try:
-        st = os.stat(f"{paths.features}/{slug}/{MANIFEST}")
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return [st.st_mtime_ns, st.st_size]
+    return stat_key(f"{paths.features}/{slug}/{MANIFEST}")
 
 
 def read_record(paths: ProjectPaths, slug: str) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from sdlc.atomic import write_atomic
 from sdlc.errors import CorruptFile, FeatureNotFound
 from sdlc.lifecycle import ARTIFACT_FILES
 from sdlc.names import is_slug
+from sdlc.statcache import stat_key
 from sdlc.store import MANIFEST, Store, needs_hash, sha256_file
 
 if TYPE_CHECKING:
@@ -96,14 +97,6 @@ class Index:
     warnings: list[str] = field(default_factory=list)
 
 
-def _stat_key(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return [st.st_mtime_ns, st.st_size]
-
-
 def watched_files(
     store: Store, feature: Feature, old: dict[str, Any]
 ) -> tuple[dict[str, list[int] | None], dict[str, str | None]]:
@@ -118,7 +111,7 @@ def watched_files(
             continue
         kind = art.artifact_type
         path = f"{features_dir}/{feature.slug}/{ARTIFACT_FILES[kind]}"
-        watch[kind] = stat = _stat_key(path)
+        watch[kind] = stat = stat_key(path)
         if needs_hash(feature, kind):
             unchanged = stat is not None and old_watch.get(kind) == stat and kind in old_hashes
             hashes[kind] = old_hashes[kind] if unchanged else (sha256_file(Path(path)) if stat else None)
@@ -127,7 +120,7 @@ def watched_files(
 
 def watched_unchanged(features_dir: str, slug: str, watch: dict[str, list[int] | None]) -> bool:
     directory = f"{features_dir}/{slug}/"
-    return all(_stat_key(directory + ARTIFACT_FILES[k]) == seen for k, seen in watch.items())
+    return all(stat_key(directory + ARTIFACT_FILES[k]) == seen for k, seen in watch.items())
 
 
 def classifier_files(watch: dict[str, Any], hashes: dict[str, str | None]) -> dict[str, str | None]:
@@ -183,7 +176,7 @@ class _Builder:
             return known
         if slug not in self.names:
             return None
-        key = _stat_key(f"{self.features_dir}/{slug}/{MANIFEST}")
+        key = stat_key(f"{self.features_dir}/{slug}/{MANIFEST}")
         if key is None:
             return None
         old: dict[str, Any] | None = self.old_features.get(slug)

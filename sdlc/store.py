@@ -96,31 +96,20 @@ class Store:
         return parse_config(data or {}, default_name=self.root.name)
 
     def _config_data(self) -> Any:
-        import contextlib
-        import json
+        from sdlc.statcache import cached_by_stat
 
-        from sdlc.atomic import write_atomic
+        def parse() -> Any:
+            try:
+                return self._load_yaml(self.paths.config)
+            except FileNotFoundError:
+                return {}
 
-        key = self.config_signature()
-        cache = self.paths.cache / "config.json"
-        with contextlib.suppress(OSError, ValueError):
-            cached = json.loads(cache.read_bytes())
-            if cached.get("key") == key:
-                return cached["data"]
-        try:
-            data = self._load_yaml(self.paths.config)
-        except FileNotFoundError:
-            return {}
-        with contextlib.suppress(OSError, TypeError, ValueError):
-            write_atomic(cache, json.dumps({"key": key, "data": data}).encode(), durable=False)
-        return data
+        return cached_by_stat(self.paths.config, self.paths.cache / "config.json", parse)
 
     def config_signature(self) -> list[int]:
-        try:
-            st = os.stat(self.paths.config)
-        except FileNotFoundError:
-            return [0, 0]
-        return [st.st_mtime_ns, st.st_size]
+        from sdlc.statcache import stat_key
+
+        return stat_key(self.paths.config) or [0, 0]
 
     # -- features ----------------------------------------------------------------------
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 from typing import TYPE_CHECKING, Any
 
-from sdlc.atomic import write_atomic
 from sdlc.errors import CorruptFile
 from sdlc.events import recent_events
 from sdlc.index import Index, IndexEntry, load_index
 from sdlc.jsontext import JsonList
 from sdlc.lifecycle import ACTIONS, AGENT_ACTIONS, PHASES
 from sdlc.ops.common import feature_row
+from sdlc.statcache import cached_by_stat
 from sdlc.store import Store
 
 if TYPE_CHECKING:
@@ -80,23 +78,14 @@ def _feature_counts(index: Index) -> dict[str, Any]:
 
 
 def _stored_state(store: Store) -> dict[str, Any]:
-    """`active_work` and `last_updated` of state.yaml, through a small cache keyed on its stat:
-    at 10,000 features the file is large and the view needs nothing else from it."""
-    cache = store.paths.cache / "state.json"
-    try:
-        st = os.stat(store.paths.state)
-        key = [st.st_mtime_ns, st.st_size]
-    except FileNotFoundError:
-        return {}
-    with contextlib.suppress(OSError, ValueError):
-        cached = json.loads(cache.read_bytes())
-        if cached.get("key") == key:
-            return dict(cached["state"])
-    state = store.read_state() or {}
-    kept = {"active_work": state.get("active_work") or [], "last_updated": state.get("last_updated")}
-    with contextlib.suppress(OSError):
-        write_atomic(cache, json.dumps({"key": key, "state": kept}).encode(), durable=False)
-    return kept
+    """`active_work` and `last_updated` of state.yaml: at 10,000 features the file is large and
+    the view needs nothing else from it."""
+
+    def extract() -> dict[str, Any]:
+        state = store.read_state() or {}
+        return {"active_work": state.get("active_work") or [], "last_updated": state.get("last_updated")}
+
+    return dict(cached_by_stat(store.paths.state, store.paths.cache / "state.json", extract))
 
 
 def state_view(store: Store) -> tuple[dict[str, Any], list[str]]:
