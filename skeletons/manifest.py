@@ -15,6 +15,8 @@ MANIFEST_FILE = "skeleton.yaml"
 FORMAT_VERSION = 1
 Kind = Literal["project", "monorepo", "component", "architecture", "commands", "platform"]
 VariableType = Literal["str", "int", "bool", "enum", "list", "slug", "port", "url", "secret"]
+# Names the renderer puts in every template's context (docs/templates.md).
+RESERVED_NAMES = ("unit", "project", "units", "template")
 OUTPUT_KEYS = ("build_cmd", "test_cmd", "run_cmd", "port", "health_path", "deploy_target")
 
 
@@ -98,6 +100,9 @@ class Manifest(Strict):
 
     @model_validator(mode="after")
     def _known_outputs(self) -> Manifest:
+        reserved = sorted(set(self.variables) & set(RESERVED_NAMES))
+        if reserved:
+            raise ValueError(f"variables {reserved} are reserved names of the template context")
         unknown = sorted(set(self.outputs) - set(OUTPUT_KEYS))
         if unknown:
             raise ValueError(f"unknown outputs {unknown}; known: {', '.join(OUTPUT_KEYS)}")

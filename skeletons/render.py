@@ -73,14 +73,27 @@ def _sources(template: Template) -> list[str]:
     return found
 
 
-def context_for(template: Template, answers: dict[str, Any]) -> dict[str, Any]:
+def context_for(
+    template: Template, answers: dict[str, Any], scope: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a template's files, outputs and conditions see: its answers, `template`, and the
+    unit's `scope` (`unit`, `project`, `units`; docs/templates.md). On its own a template is
+    the root unit of its project."""
     manifest = template.manifest
-    return {**answers, "template": {"name": manifest.name, "version": manifest.version}}
+    standalone = {"unit": {"name": "root", "path": ""}, "project": answers, "units": {}}
+    return {
+        **standalone,
+        **(scope or {}),
+        **answers,
+        "template": {"name": manifest.name, "version": manifest.version},
+    }
 
 
-def plan_template(template: Template, answers: dict[str, Any], prefix: str = "") -> list[PlannedFile]:
+def plan_template(
+    template: Template, answers: dict[str, Any], prefix: str = "", scope: dict[str, Any] | None = None
+) -> list[PlannedFile]:
     """Every file `template` produces with `answers`, under `prefix`, rendered in memory."""
-    context = context_for(template, answers)
+    context = context_for(template, answers, scope)
     planned: dict[str, PlannedFile] = {}
     for source in _sources(template):
         rule = next((r for r in template.manifest.files if glob_match(source, r.path)), DEFAULT_RULE)

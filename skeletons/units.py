@@ -33,8 +33,10 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def _outputs(template: Template, answers: dict[str, Any]) -> dict[str, str]:
-    context = context_for(template, answers)
+def _outputs(
+    template: Template, answers: dict[str, Any], scope: dict[str, Any] | None = None
+) -> dict[str, str]:
+    context = context_for(template, answers, scope)
     return {k: render_text(v, context, f"output {k}") for k, v in template.manifest.outputs.items()}
 
 
@@ -83,11 +85,13 @@ def render(
     prefix: str = "",
     env: Mapping[str, str] | None = None,
     directory: Path = TEMPLATES_DIR,
+    scope: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Render template `name` into `dest` (refused when `dest` is not empty, unless `force`)."""
+    """Render template `name` into `dest` (refused when `dest` is not empty, unless `force`).
+    `scope` is the unit's place in a monorepo (docs/templates.md)."""
     template = get_template(name, directory)
-    answers = resolve_answers(template.manifest, given, os.environ if env is None else env)
-    files = plan_template(template, answers, prefix)
+    answers = resolve_answers(template.manifest, given, os.environ if env is None else env, scope)
+    files = plan_template(template, answers, prefix, scope)
     hashes = {f.path: {"sha256": f.sha256, "ownership": f.ownership} for f in files}
     planned = [*files, _lock_file(template, unit, prefix, answers, hashes)]
     check_destination(dest, force)
@@ -100,7 +104,7 @@ def render(
         result["files"] = [{"path": f.path, "action": "create", "ownership": f.ownership} for f in planned]
     else:
         result["files"] = write_plan(dest, planned)
-    result["outputs"] = _outputs(template, answers)
+    result["outputs"] = _outputs(template, answers, scope)
     return result
 
 

@@ -66,11 +66,14 @@ def _empty(var: Variable) -> Any:
 
 
 def resolve_answers(
-    manifest: Manifest, given: Mapping[str, Any], env: Mapping[str, str] | None = None
+    manifest: Manifest,
+    given: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    scope: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every variable's value: given, else (secrets) its environment variable, else its default
-    (a Jinja expression over earlier answers may compute it). Raises VariableInvalid listing
-    every problem."""
+    (a Jinja expression over earlier answers and the unit's `scope` may compute it). Raises
+    VariableInvalid listing every problem."""
     env = env or {}
     problems = [
         f"unknown variable '{name}' (known: {', '.join(manifest.variables) or 'none'})"
@@ -87,7 +90,7 @@ def resolve_answers(
             raw = var.default
             if isinstance(raw, str) and ("{{" in raw or "{%" in raw):
                 try:
-                    raw = render_text(raw, answers, f"the default of variable '{name}'")
+                    raw = render_text(raw, {**(scope or {}), **answers}, f"the default of variable '{name}'")
                 except Exception as err:  # an earlier variable was invalid
                     problems.append(f"variable '{name}': default cannot be computed ({err})")
                     continue
