@@ -45,3 +45,17 @@ class DestinationNotEmpty(SkeletonError):
 
 class RenderFailed(SkeletonError):
     code = "render_failed"
+
+
+class SlotEdited(SkeletonError):
+    """An assembled slot file was edited by hand; re-assembling would lose the edit."""
+
+    code = "slot_edited"
+
+
+class CompositionRefused(SkeletonError):
+    """A component cannot be added or removed as asked (not a monorepo, name taken, a
+    requirement missing, files in the way)."""
+
+    code = "composition_refused"
+    exit_code = 2

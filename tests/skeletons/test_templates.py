@@ -19,10 +19,11 @@ import jsonschema
 import pytest
 import yaml
 
+from skeletons.compose import ADDABLE_KINDS, add_component
 from skeletons.errors import SkeletonError
 from skeletons.manifest import MANIFEST_FILE, Fixture
 from skeletons.registry import TEMPLATES_DIR, Template, list_templates
-from skeletons.units import LOCK_DIR, render
+from skeletons.units import LOCK_DIR, read_lock, render
 
 WOODPECKER_SCHEMA = Path(__file__).parents[1] / "data" / "woodpecker-schema.json"
 # Kinds whose templates may have no files/ tree (sdlc-commands renders per agent elsewhere):
@@ -77,7 +78,16 @@ PROJECT_CASES = [
 
 
 def _render(template: Template, fixture: Fixture, dest: Path) -> dict[str, Any]:
-    return render(template.name, dest, fixture.answers, env={}, directory=template.root.parent)
+    """A project template renders on its own; a component or architecture is added to a fresh
+    monorepo (after the templates it requires, with their defaults)."""
+    directory = template.root.parent
+    if template.manifest.kind not in ADDABLE_KINDS:
+        return render(template.name, dest, fixture.answers, env={}, directory=directory)
+    render("monorepo", dest, {"project_name": "fixture"}, env={}, directory=directory)
+    for required in template.manifest.requires:
+        add_component(dest, required, {}, env={}, directory=directory)
+    result = add_component(dest, template.name, fixture.answers, env={}, directory=directory)
+    return {**result, "outputs": read_lock(dest, result["unit"])["outputs"]}
 
 
 @pytest.fixture(scope="module")
