@@ -1,26 +1,167 @@
-"""Entry point of `rdev`. This release answers --version and --help; the API commands
-(spec/rdev-cli.md) arrive with the rdev API service."""
+"""Entry point of `rdev`. `--version` is answered before anything heavy is imported, and only
+the invoked command group is loaded (spec/rdev-cli.md "Startup")."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from typing import Any
 
-USAGE = """usage: rdev [--version] [--help]
+from rdev_cli.errors import EXIT_CODES_HELP, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
-rdev is the terminal client of the rdev API. This release ships the `sdlc` lifecycle
-engine; the rdev API commands are not part of it yet.
-"""
+# first word → module holding its typer app; groups arrive here as they are built
+GROUPS = {"templates": "rdev_cli.templates"}
+VALUE_OPTIONS = {"-o", "--output", "--profile"}
 
 
-def main() -> None:
-    args = sys.argv[1:]
-    if args in (["--version"], ["-V"], ["version"]):
+def _split_global(args: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """Take the global options out wherever they stand (before `--`)."""
+    out: list[str] = []
+    found: dict[str, Any] = {}
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        name, has_value, value = arg.partition("=")
+        if arg == "--":
+            out.extend(args[position:])
+            break
+        if name in VALUE_OPTIONS:
+            if not has_value:
+                if position + 1 >= len(args):
+                    raise CliError(f"{name} needs a value", hint="see `rdev --help`", exit_code=EXIT_USAGE)
+                position += 1
+                value = args[position]
+            found["profile" if name == "--profile" else "output"] = value
+        elif arg == "--json":
+            found["output"] = "json"
+        elif arg in ("-q", "--quiet"):
+            found["quiet"] = True
+        elif arg == "--debug":
+            found["debug"] = True
+        elif arg == "--no-color":
+            found["no_color"] = True
+        else:
+            out.append(arg)
+        position += 1
+    return out, found
+
+
+def _configure(found: dict[str, Any]) -> None:
+    from rdev_cli.output import MODES, OPTIONS
+
+    output = found.get("output")
+    if output is not None and output not in MODES:
+        raise CliError(
+            f"invalid output mode {output!r}", hint=f"use one of: {', '.join(MODES)}", exit_code=EXIT_USAGE
+        )
+    OPTIONS.output = output
+    OPTIONS.quiet = bool(found.get("quiet"))
+    OPTIONS.debug = bool(found.get("debug")) or os.environ.get("RDEV_DEBUG") == "1"
+    OPTIONS.no_color = bool(found.get("no_color"))
+
+
+def build_app(word: str | None) -> Any:
+    import importlib
+
+    import typer
+
+    app = typer.Typer(
+        name="rdev",
+        help="rdev: dispatch coding agents into project environments, follow their output, run work.",
+        epilog=EXIT_CODES_HELP,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def root(
+        version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit."),
+        output: str = typer.Option(None, "-o", "--output", help="table|wide|json|yaml|jsonl|name"),
+        json_output: bool = typer.Option(False, "--json", help="Same as -o json."),
+        quiet: bool = typer.Option(False, "-q", "--quiet", help="Print ids/names only."),
+        debug: bool = typer.Option(False, "--debug", help="Log requests and tracebacks to stderr."),
+        no_color: bool = typer.Option(False, "--no-color", help="No colour (also NO_COLOR)."),
+    ) -> None:
+        """Global options may stand anywhere on the command line."""
+
+    for name in [word] if word in GROUPS else list(GROUPS):
+        module = importlib.import_module(GROUPS[name])
+        app.add_typer(module.app, name=name, help=module.HELP)
+    return app
+
+
+def _report(err: CliError) -> int:
+    sys.stderr.write(f"Error: {err.message}\n")
+    for detail in err.details:
+        sys.stderr.write(f"  - {detail}\n")
+    if err.hint:
+        sys.stderr.write(f"Hint: {err.hint}\n")
+    return err.exit_code
+
+
+def run(argv: list[str]) -> int:
+    if argv in (["--version"], ["-V"], ["version"]):
         from sdlc._version import __version__
 
         sys.stdout.write(f"rdev {__version__}\n")
-        sys.exit(0)
-    if not args or args[0] in ("-h", "--help", "help"):
-        sys.stdout.write(USAGE)
-        sys.exit(0)
-    sys.stderr.write(f"error: unknown command '{args[0]}'\nhint: see `rdev --help`\n")
-    sys.exit(2)
+        return 0
+    try:
+        args, found = _split_global(argv)
+        _configure(found)
+        word = next((a for a in args if not a.startswith("-")), None)
+        if word is not None and word not in GROUPS and word != "help":
+            raise CliError(
+                f"unknown command '{word}'",
+                hint=f"commands: {', '.join(GROUPS)}; see `rdev --help`",
+                exit_code=EXIT_USAGE,
+            )
+        import typer.main
+
+        command = typer.main.get_command(build_app(word))
+        result = command.main(args, prog_name="rdev", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except CliError as err:
+        if _debug():
+            import traceback
+
+            traceback.print_exc()
+        return _report(err)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as err:
+        return _unexpected(err)
+
+
+def _debug() -> bool:
+    from rdev_cli.output import OPTIONS
+
+    return OPTIONS.debug
+
+
+def _unexpected(err: Exception) -> int:
+    """click's own exceptions (usage errors, Exit, Abort) and anything else."""
+    kind = type(err).__name__
+    if kind == "Exit":
+        return int(getattr(err, "exit_code", 0))
+    if kind == "Abort":
+        sys.stderr.write("aborted\n")
+        return EXIT_ERROR
+    if hasattr(err, "exit_code") and hasattr(err, "format_message"):
+        ctx = getattr(err, "ctx", None)
+        path = getattr(ctx, "command_path", None) or "rdev"
+        return _report(CliError(err.format_message(), hint=f"see `{path} --help`", exit_code=EXIT_USAGE))
+    if _debug():
+        raise err
+    return _report(CliError(f"unexpected {kind}: {err}", hint="rerun with --debug for the traceback"))
+
+
+def main() -> None:
+    code = run(sys.argv[1:])
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from skeletons.environment import render_text
-from skeletons.errors import CompositionRefused
+from skeletons.errors import CompositionRefused, UnitNotFound
 from skeletons.registry import TEMPLATES_DIR, get_template
 from skeletons.render import PlannedFile, context_for, plan_template, write_plan
 from skeletons.safepath import safe_relative
@@ -126,7 +126,7 @@ def remove_component(
         raise CompositionRefused("the root unit cannot be removed", hint="delete the directory instead")
     if unit not in views:
         known = ", ".join(n for n in views if n != ROOT_UNIT) or "none"
-        raise CompositionRefused(f"no unit '{unit}' in {dest}", hint=f"units: {known}")
+        raise UnitNotFound(f"no unit '{unit}' in {dest}", hint=f"units: {known}")
     removed = views.pop(unit)
     still_present = {v.template.name for v in views.values()}
     for other in views.values():

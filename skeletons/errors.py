@@ -59,3 +59,9 @@ class CompositionRefused(SkeletonError):
 
     code = "composition_refused"
     exit_code = 2
+
+
+class UnitNotFound(SkeletonError):
+    """No applied template of that name in the destination (no lock file)."""
+
+    code = "unit_not_found"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from skeletons.errors import TemplateNotFound
 from skeletons.manifest import MANIFEST_FILE, Manifest, load_manifest
@@ -48,3 +49,28 @@ def get_template(name: str, directory: Path = TEMPLATES_DIR) -> Template:
         known = ", ".join(t.name for t in list_templates(directory=directory))
         raise TemplateNotFound(f"unknown template '{name}'", hint=f"templates: {known}")
     return Template(root)
+
+
+def describe(template: Template, full: bool = False) -> dict[str, Any]:
+    """A template as `rdev templates list|show` and the API's /templates present it."""
+    manifest = template.manifest
+    summary: dict[str, Any] = {
+        "name": manifest.name,
+        "kind": manifest.kind,
+        "version": manifest.version,
+        "description": " ".join(manifest.description.split()),
+    }
+    if not full:
+        return summary
+    return {
+        **summary,
+        "target": manifest.target,
+        "requires": manifest.requires,
+        "variables": [
+            {"name": name, **variable.model_dump(exclude_none=True)}
+            for name, variable in manifest.variables.items()
+        ],
+        "slots": {name: slot.model_dump(exclude_none=True) for name, slot in manifest.slots.items()},
+        "contributes": sorted({c.slot for c in manifest.contributes}),
+        "outputs": manifest.outputs,
+    }

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from skeletons.environment import render_text
-from skeletons.errors import SkeletonError, SlotEdited
+from skeletons.errors import SkeletonError, SlotEdited, UnitNotFound
 from skeletons.registry import TEMPLATES_DIR, Template, get_template
 from skeletons.render import PlannedFile, check_destination, context_for, plan_template, write_plan
 from skeletons.slots import UnitView, assemble, digest, scope_for
@@ -62,7 +62,7 @@ def read_lock(dest: Path, unit: str) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         known = ", ".join(units(dest)) or "none"
-        raise SkeletonError(
+        raise UnitNotFound(
             f"no unit '{unit}' in {dest}: {lock_path(unit)} is missing", hint=f"units here: {known}"
         ) from None
     except yaml.YAMLError as err:

@@ -91,8 +91,9 @@ def resolve_answers(
             if isinstance(raw, str) and ("{{" in raw or "{%" in raw):
                 try:
                     raw = render_text(raw, {**(scope or {}), **answers}, f"the default of variable '{name}'")
-                except Exception as err:  # an earlier variable was invalid
-                    problems.append(f"variable '{name}': default cannot be computed ({err})")
+                except Exception as err:
+                    if not problems:  # else it follows from an earlier invalid answer
+                        problems.append(f"variable '{name}': default cannot be computed ({err})")
                     continue
         elif var.required:
             source = f" or set {var.env}" if var.env else ""

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from skeletons.compose import add_component, remove_component
-from skeletons.errors import CompositionRefused, SlotEdited, VariableInvalid
+from skeletons.errors import CompositionRefused, SlotEdited, UnitNotFound, VariableInvalid
 from skeletons.registry import TEMPLATES_DIR
 from skeletons.units import check, render, update
 
@@ -112,7 +112,7 @@ def test_requirements_and_names_are_checked_before_writing(mono: Path, templates
     add(mono, templates, "arch")
     with pytest.raises(CompositionRefused, match="'arch' requires a 'comp' unit"):
         remove_component(mono, "api", directory=templates)
-    with pytest.raises(CompositionRefused, match="no unit 'ghost'"):
+    with pytest.raises(UnitNotFound, match="no unit 'ghost'"):
         remove_component(mono, "ghost", directory=templates)
     with pytest.raises(CompositionRefused, match="root unit cannot be removed"):
         remove_component(mono, "root", directory=templates)

@@ -1,0 +1,5 @@
+"""`python -m rdev_cli`."""
+
+from rdev_cli.main import main
+
+main()
