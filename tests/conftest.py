@@ -167,7 +167,6 @@ def go_env(go: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
         "PATH": f"{go.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": str(tmp_path / "home"),
         "GOROOT": str(goroot),
-        "GOFLAGS": "-mod=mod",
         "GOPROXY": "off",
         "GOSUMDB": "off",
         "GOTOOLCHAIN": "local",
