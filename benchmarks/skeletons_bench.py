@@ -62,7 +62,10 @@ def _cli_run(dest: Path) -> float:
     for step in STEPS:
         args = [a.format(dest=dest) for a in step]
         done = subprocess.run(
-            [sys.executable, "-m", "rdev_cli", "templates", *args], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "rdev_cli", "templates", *args],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
             raise SystemExit(f"rdev templates {' '.join(args)} failed:\n{done.stderr}")
@@ -75,7 +78,9 @@ def _tree_size(dest: Path) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=7)
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="skeletons-bench-"))

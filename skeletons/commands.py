@@ -24,6 +24,7 @@ import jinja2
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from skeletons import yamlfast
 from skeletons.environment import environment
 from skeletons.errors import ManifestInvalid, RenderFailed, SkeletonError
 from skeletons.registry import get_template
@@ -88,7 +89,7 @@ def _root() -> Path:
 def _metadata() -> tuple[CommandMeta, ...]:
     path = _root() / "commands.yaml"
     try:
-        loaded = _CommandsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        loaded = _CommandsFile.model_validate(yamlfast.load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as err:
         raise ManifestInvalid(f"cannot read {path}: {err}") from err
     except ValidationError as err:
@@ -170,7 +171,7 @@ def command_prompt(name: str, arguments: str) -> str:
 
 
 def _front_matter(data: dict[str, str]) -> str:
-    dumped = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
+    dumped = yamlfast.dump(data, sort_keys=False, allow_unicode=True, width=10_000)
     return f"---\n{dumped}---\n\n"
 
 

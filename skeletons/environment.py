@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jinja2
@@ -26,10 +26,16 @@ def environment() -> SandboxedEnvironment:
     return env
 
 
+@lru_cache(maxsize=4096)
+def _compile(text: str) -> jinja2.Template:
+    """Compiled once per text: the same files and fragments render for every unit."""
+    return environment().from_string(text)
+
+
 def render_text(text: str, context: dict[str, Any], where: str) -> str:
     """Render `text`; any template error names `where` (a file or a field)."""
     try:
-        return environment().from_string(text).render(context)
+        return _compile(text).render(context)
     except jinja2.TemplateError as err:
         line = getattr(err, "lineno", None)
         at = f" line {line}" if line else ""

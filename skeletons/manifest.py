@@ -3,12 +3,14 @@ the contract; their JSON Schema is published as docs/schemas/skeleton.schema.jso
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from skeletons import yamlfast
 from skeletons.errors import ManifestInvalid
 
 MANIFEST_FILE = "skeleton.yaml"
@@ -112,8 +114,7 @@ class Manifest(Strict):
 def load_manifest(path: Path) -> Manifest:
     """Read and validate a skeleton.yaml; every problem is named with its field path."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Manifest.model_validate(data)
+        return _parse(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise ManifestInvalid(f"cannot read {path}: {err}") from err
     except ValidationError as err:
@@ -121,6 +122,12 @@ def load_manifest(path: Path) -> Manifest:
             f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in err.errors()
         )
         raise ManifestInvalid(f"invalid {path}: {problems}") from err
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> Manifest:
+    """Keyed by content: composing a monorepo reads the same manifests many times."""
+    return Manifest.model_validate(yamlfast.load(text))
 
 
 def manifest_json_schema() -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from skeletons import yamlfast
 from skeletons.environment import evaluate, render_text
 from skeletons.errors import RenderFailed
 from skeletons.manifest import Slot
@@ -122,7 +123,7 @@ def _deep_merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
 
 def _load_yaml(text: str, where: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yamlfast.load(text)
     except yaml.YAMLError as err:
         raise RenderFailed(f"{where} is not valid YAML: {err}") from err
 

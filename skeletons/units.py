@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from skeletons import yamlfast
 from skeletons.environment import render_text
 from skeletons.errors import SkeletonError, SlotEdited, UnitNotFound
 from skeletons.registry import TEMPLATES_DIR, Template, get_template
@@ -52,14 +53,14 @@ def lock_file(view: UnitView, files: dict[str, dict[str, str]], extra: dict[str,
         "files": dict(sorted(files.items())),
         **extra,
     }
-    text = yaml.safe_dump(lock, sort_keys=False, allow_unicode=True)
+    text = yamlfast.dump(lock, sort_keys=False, allow_unicode=True)
     return PlannedFile(lock_path(view.name), text.encode(), "managed", "")
 
 
 def read_lock(dest: Path, unit: str) -> dict[str, Any]:
     path = dest / lock_path(unit)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfast.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         known = ", ".join(units(dest)) or "none"
         raise UnitNotFound(
