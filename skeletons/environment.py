@@ -11,6 +11,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from skeletons.errors import RenderFailed
 
 
+def _fail(message: str) -> None:
+    """`{{ fail("...") }}`: a template refuses answers it cannot work with, in its own words."""
+    raise jinja2.TemplateRuntimeError(str(message))
+
+
 @cache
 def environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
@@ -18,6 +23,7 @@ def environment() -> SandboxedEnvironment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.globals["fail"] = _fail
     env.filters["snake"] = lambda value: str(value).replace("-", "_")
     env.filters["title_words"] = lambda value: str(value).replace("-", " ").replace("_", " ").title()
     env.filters["pascal"] = lambda value: "".join(

@@ -48,6 +48,28 @@ def test_quickstart_takes_a_feature_to_released(tmp_path: Path) -> None:
     assert json.loads(after.stdout)["action"] == "done"
 
 
+def test_templates_quickstart_renders_and_composes(tmp_path: Path) -> None:
+    script = _block_after("## Templates")
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    env.pop("RDEV_TEMPLATES_DIR", None)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "orders/go.mod").is_file()
+    assert (tmp_path / "shop/services/api/go.mod").is_file()
+    assert (tmp_path / "shop/services/worker/go.mod").is_file()
+    assert not (tmp_path / "shop/services/broker").exists()
+    assert "up to date" in done.stderr
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     test_command = _block_after("## Test").strip()
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
