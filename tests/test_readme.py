@@ -20,14 +20,15 @@ def _block_after(heading: str) -> str:
     return match.group(1)
 
 
-def test_quickstart_takes_a_feature_to_released(tmp_path: Path) -> None:
-    script = _block_after("## Quickstart")
+def _run_block(heading: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The bash block after `heading`, run with strict options and this venv's commands."""
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
-    env.pop("SDLC_ROOT", None)
+    for name in ("SDLC_ROOT", "RDEV_TEMPLATES_DIR"):
+        env.pop(name, None)
     done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
+        ["bash", "-euo", "pipefail", "-c", _block_after(heading)],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -35,6 +36,11 @@ def test_quickstart_takes_a_feature_to_released(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_quickstart_takes_a_feature_to_released(tmp_path: Path) -> None:
+    _run_block("## Quickstart", tmp_path)
     manifest = (tmp_path / "demo/.sdlc/features/login/manifest.yaml").read_text()
     assert "phase: released" in manifest
     after = subprocess.run(
@@ -49,20 +55,7 @@ def test_quickstart_takes_a_feature_to_released(tmp_path: Path) -> None:
 
 
 def test_templates_quickstart_renders_and_composes(tmp_path: Path) -> None:
-    script = _block_after("## Templates")
-    bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
-    env.pop("RDEV_TEMPLATES_DIR", None)
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _run_block("## Templates", tmp_path)
     assert (tmp_path / "orders/go.mod").is_file()
     assert (tmp_path / "shop/services/api/go.mod").is_file()
     assert (tmp_path / "shop/services/worker/go.mod").is_file()
