@@ -1,0 +1,1 @@
+"""The rdev API service (spec/rdev-api.md): hexagonal, local edition first."""
