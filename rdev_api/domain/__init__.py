@@ -1,0 +1,1 @@
+"""Domain models and rules of the API: standard library and pydantic only."""
