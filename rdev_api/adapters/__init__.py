@@ -1,0 +1,1 @@
+"""Adapters: the implementations of rdev_api.ports for the local edition."""

@@ -1,0 +1,1 @@
+"""SQLite store: numbered migrations, WAL mode, one connection per thread."""
