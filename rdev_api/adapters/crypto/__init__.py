@@ -1,0 +1,1 @@
+"""AES-GCM secret box and the master key file."""

@@ -1,0 +1,1 @@
+"""Ports: the interfaces services depend on (typing.Protocol); adapters implement them."""
