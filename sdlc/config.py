@@ -19,7 +19,6 @@ DEFAULT_REQUIRED_ARTIFACTS: dict[str, list[str]] = {
     "merge": ["qa_results"],
 }
 DEFAULT_LENSES = ["product_fit", "research_grounding", "implementation"]
-BACKEND_ALIASES = {"claude_agent_sdk": "claude", "claude_code": "claude"}
 
 
 @dataclass(eq=False, repr=False)

@@ -113,3 +113,9 @@ class InvalidValue(SdlcError):
 class UsageError(SdlcError):
     code = "usage_error"
     exit_code = EXIT_USAGE
+
+
+class CallbackFailed(SdlcError):
+    """The callback receiver refused a batch of events or could not be reached (spec §9)."""
+
+    code = "callback_failed"

@@ -44,6 +44,7 @@ class Transaction:
         self._shapes: dict[str, tuple[bool, tuple[str, ...]] | None] = {}  # as loaded
         self._events: list[dict[str, Any]] = []
         self._committed: dict[str, list[str]] | None = None
+        self._logged = False  # events were appended: callbacks have something to deliver
         self._lock: Any = None
 
     def __enter__(self) -> Transaction:
@@ -77,6 +78,10 @@ class Transaction:
                 self.commit()
         finally:
             self._lock.release()
+        if kind is None and self._logged:  # after the release: a callback never holds the lock
+            from sdlc.callbacks import start_detached_flush
+
+            start_detached_flush(self.store)
 
     # -- reads inside the lock --------------------------------------------------------
 
@@ -215,6 +220,7 @@ class Transaction:
             files[paths.relative(paths.state)] = yamlio.dumps(state)
         write_journal(paths, files, events)
         apply_journal(paths, files, events)
+        self._logged = bool(events)
         for feature in changed:  # the next reader finds a warm record (we still hold the lock)
             record = manifest_record(manifest_key(paths, feature.slug), feature.to_dict())
             if record is not None:

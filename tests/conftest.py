@@ -105,6 +105,24 @@ def tree_snapshot(root: Path) -> Iterator[tuple[str, bytes]]:
             yield str(path.relative_to(root)), path.read_bytes()
 
 
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
+
+
+def assert_schema(command: str, data: Any) -> None:
+    """`data` validates against the committed schema docs/schemas/index.json names for
+    `command` (a key of the index, e.g. "sdlc commands list")."""
+    from jsonschema import Draft202012Validator
+
+    index = json.loads((SCHEMA_DIR / "index.json").read_text(encoding="utf-8"))
+    assert command in index, f"docs/schemas/index.json has no entry {command!r}: run python -m sdlc.schemas"
+    schema = json.loads((SCHEMA_DIR / index[command]).read_text(encoding="utf-8"))
+    problems = [
+        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+        for e in Draft202012Validator(schema).iter_errors(data)
+    ]
+    assert not problems, f"output of {command} does not match {index[command]}:\n" + "\n".join(problems)
+
+
 SKELETON_FIXTURES = Path(__file__).parent / "skeletons" / "fixtures"
 
 

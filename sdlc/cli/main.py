@@ -17,9 +17,16 @@ GROUPS = {
     "score": "sdlc.cli.score",
     "query": "sdlc.cli.query",
     "project": "sdlc.cli.project",
+    "gate": "sdlc.cli.gate",
+    "commands": "sdlc.cli.commands",
+    "platform": "sdlc.cli.platform",
+    "config": "sdlc.cli.config",
+    "callbacks": "sdlc.cli.callbacks",
 }
+# top-level verbs living in their own module (a function named `command`)
+TOP_MODULES = {"run": "sdlc.cli.run"}
 TOP_LEVEL = "sdlc.cli.top"
-TOP_COMMANDS = ("init", "state", "next", "focus", "history", "merge", "archive", "doctor")
+TOP_COMMANDS = ("init", "state", "next", "focus", "history", "merge", "archive", "doctor", *TOP_MODULES)
 USAGE_MARKERS = {
     "MissingParameter": "missing required argument",
     "BadParameter": "invalid value",
@@ -92,6 +99,8 @@ def build_app(word: str | None, subword: str | None = None) -> Any:
         if name in GROUPS:
             module = importlib.import_module(GROUPS[name])
             app.add_typer(_only(module.app, subword), name=name, help=module.HELP)
+        elif name in TOP_MODULES:
+            app.command(name)(importlib.import_module(TOP_MODULES[name]).command)
         else:
             top.register(app, name)
     return app

@@ -23,16 +23,42 @@ def root_options(
     # The entry point has already taken both out of the arguments (they are global).
 
 
-def init() -> None:
-    """Create the sdlc layout in the project root (idempotent)."""
+def init(
+    platform: Annotated[
+        str | None,
+        typer.Option("--platform", help="Add a platform preset (masquerade, rdev).", show_default=False),
+    ] = None,
+    agents: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agents",
+            help="Also install the command files of these agents (comma-separated or repeatable): "
+            "claude, opencode, gemini, cursor, copilot, codex.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create the sdlc layout and the Claude Code commands in the project root (idempotent)."""
     from sdlc.ops.init import init_project
 
-    result = init_project(out.init_root())
-    changes = [f"\n  created {p}" for p in result["created"]] + [
-        f"\n  updated {p}" for p in result["updated"]
-    ]
-    text = f"Initialized sdlc in {result['root']}" if changes else f"Already initialized: {result['root']}"
-    out.emit(result, text + "".join(changes))
+    result = init_project(out.init_root(), agents, platform)
+
+    def text(r: dict[str, Any]) -> str:
+        changes = [f"\n  created {p}" for p in r["created"]] + [f"\n  updated {p}" for p in r["updated"]]
+        changes += [f"\n  kept {k['path']}: {k['reason']}" for k in r["kept"]]
+        preset = r["platform"]
+        if preset is not None:
+            changes += [f"\n  platform command kept as configured: {n}" for n in preset["commands_kept"]]
+        if r["created"] or r["updated"]:
+            head = f"Initialized sdlc in {r['root']}"
+        else:
+            head = f"Already initialized: {r['root']}"
+        if preset is not None:
+            added = ", ".join(preset["commands_added"]) or "none new"
+            head += f"\nplatform {preset['name']}: commands {added}"
+        return head + "".join(changes)
+
+    out.emit(result, text)
 
 
 def state() -> None:

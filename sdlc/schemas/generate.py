@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from sdlc.schemas import agent_commands, callbacks, config, run
 from sdlc.schemas.models import (
     ArtifactStatusRow,
     Classification,
@@ -157,6 +158,15 @@ COMMANDS: dict[str, str] = {
     "sdlc project blockers": "classification-list",
     "sdlc ... (any error)": "error",
 }
+
+
+# The orchestration commands (§8-9) describe their outputs in their own modules; their tests
+# validate real outputs against the published files (tests/conftest.py `assert_schema`).
+AREAS = (agent_commands, callbacks, config, run)
+for _area in AREAS:
+    SCHEMAS.update(_area.SCHEMAS)
+    COMMANDS.update(_area.COMMANDS)
+AREA_COMMANDS = frozenset(command for area in AREAS for command in area.COMMANDS)
 
 
 class _Generator(GenerateJsonSchema):

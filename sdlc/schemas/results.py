@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
+from sdlc.schemas.agent_commands import AgentName
 from sdlc.schemas.models import (
     Action,
     ArtifactEntry,
@@ -39,6 +40,7 @@ ErrorCode = Literal[
     "lock_timeout",
     "config_invalid",
     "agent_forbidden",
+    "callback_failed",
     "invalid_value",
     "usage_error",
     "internal",
@@ -226,16 +228,44 @@ class Doctor(Out):
     fixed: list[Problem]
 
 
+class KeptFile(Out):
+    path: str = Field(description="Relative to the root.")
+    reason: NonEmpty
+
+
+class PlatformPreset(Out):
+    """The platform preset `init --platform NAME` added."""
+
+    name: NonEmpty
+    version: NonEmpty = Field(description="The preset template's version.")
+    created: list[str] = Field(description="Scripts written (also listed in the result's `created`).")
+    kept: list[KeptFile] = Field(description="Files that existed with other content: left as they are.")
+    config_updated: bool = Field(description="Whether .sdlc/config.yaml changed.")
+    commands_added: list[str] = Field(description="Commands added under `platform.commands`.")
+    commands_kept: list[str] = Field(
+        description="Commands of the preset already configured differently: the configured one is kept."
+    )
+
+
 class Init(Out):
-    """init."""
+    """init [--agents A,B] [--platform NAME]."""
 
     root: str
     already_initialized: bool
     created: list[str] = Field(description="Paths created, relative to the root (directories end in /).")
     updated: list[str] = Field(
         description="Existing files changed, relative to the root: AGENTS.md when its sdlc section "
-        "is appended to it."
+        "is appended to it (or gets the codex command list), .sdlc/commands.lock, .sdlc/config.yaml "
+        "when a platform adds commands."
     )
+    agents: list[AgentName] = Field(
+        description="The agents whose missing command files were installed: claude, then --agents."
+    )
+    kept: list[KeptFile] = Field(
+        description="Existing files init did not write: command files edited or not written by sdlc, "
+        "out-of-date ones (`sdlc commands update` rewrites them), platform scripts."
+    )
+    platform: PlatformPreset | None = Field(description="null without --platform.")
 
 
 class ErrorBody(Out):

@@ -48,6 +48,7 @@ KNOWN = {
     ".sdlc/events.jsonl",
     ".sdlc/.cache/index.bin",
     ".sdlc/.journal",
+    ".sdlc/commands.lock",  # written by init (agent command files, spec §8)
     f".sdlc/features/{SLUG}/manifest.yaml",
 }
 

@@ -462,9 +462,10 @@ def test_every_command_output_matches_its_schema(
     check.error("config_invalid", "next --for beta")
 
     # -- everything was exercised --------------------------------------------------------------------
-    unused = sorted(set(check.validators) - check.used_schemas)
+    area_schemas = {schemas.file_name(stem) for area in schemas.generate.AREAS for stem in area.SCHEMAS}
+    unused = sorted(set(check.validators) - check.used_schemas - area_schemas)
     assert not unused, f"schemas never validated against a real output: {unused}"
-    untested = sorted(set(check.index) - check.used_keys)
+    untested = sorted(set(check.index) - check.used_keys - schemas.generate.AREA_COMMANDS)
     assert not untested, f"index.json commands never run in this test: {untested}"
 
 
