@@ -117,7 +117,7 @@ def test_gate_timeout_kills_a_sleeping_grandchild(project: Path, sdlc: InProcess
     command = "echo $$ > gate.pgid; sh -c 'sleep 300 & sleep 300'"
     set_gates(
         project,
-        {"create_spec": [{"name": "slow", "type": "shell", "command": command, "timeout_seconds": 1}]},
+        {"create_spec": [{"name": "slow", "type": "shell", "command": command, "timeout_seconds": 3}]},
     )
     started = time.monotonic()
     code, data = gate_run(sdlc, login)
