@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdlc.errors import CallbackFailed, ConfigInvalid, CorruptFile, LockTimeout, SdlcError
-from sdlc.events import _parse, _reverse_lines, last_event_id
+from sdlc.events import last_event_id, parse_line, reverse_lines
 
 if TYPE_CHECKING:
     from sdlc.store import Store
@@ -162,8 +162,8 @@ def _write_offset(store: Store, event_id: int) -> None:
 def pending_events(store: Store, offset: int) -> list[dict[str, Any]]:
     """The events after `offset`, oldest first, read from the end of the log."""
     found = []
-    for line in _reverse_lines(store.paths.events):
-        event = _parse(line)
+    for line in reverse_lines(store.paths.events):
+        event = parse_line(line)
         if event is None:  # a torn or hand-broken line: `sdlc doctor` reports it
             continue
         if event["id"] <= offset:

@@ -16,7 +16,7 @@ from sdlc.atomic import append_durable
 _TAIL_BLOCK = 64 * 1024
 
 
-def _parse(line: bytes) -> dict[str, Any] | None:
+def parse_line(line: bytes) -> dict[str, Any] | None:
     try:
         event = json.loads(line)
     except ValueError:
@@ -24,7 +24,7 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     return event if isinstance(event, dict) and isinstance(event.get("id"), int) else None
 
 
-def _reverse_lines(path: Path) -> Iterator[bytes]:
+def reverse_lines(path: Path) -> Iterator[bytes]:
     """The file's lines from last to first, read in blocks from the end."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed in finally
@@ -50,8 +50,8 @@ def _reverse_lines(path: Path) -> Iterator[bytes]:
 
 
 def last_event_id(path: Path) -> int:
-    for line in _reverse_lines(path):
-        event = _parse(line)
+    for line in reverse_lines(path):
+        event = parse_line(line)
         if event is not None:
             return int(event["id"])
     return 0
@@ -80,7 +80,7 @@ def read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
             for line in handle:
                 if not line.strip():
                     continue
-                event = _parse(line)
+                event = parse_line(line)
                 if event is None:
                     bad += 1
                 else:
@@ -93,10 +93,10 @@ def read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
 def recent_events(path: Path, limit: int, feature: str | None = None) -> list[dict[str, Any]]:
     """The last `limit` events (of `feature` when given), oldest first."""
     found: list[dict[str, Any]] = []
-    for line in _reverse_lines(path):
+    for line in reverse_lines(path):
         if len(found) >= limit:
             break
-        event = _parse(line)
+        event = parse_line(line)
         if event is not None and (feature is None or event.get("feature") == feature):
             found.append(event)
     found.reverse()

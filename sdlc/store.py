@@ -79,10 +79,9 @@ class Store:
         try:
             return yamlio.loads(text)
         except yamlio.yaml_error() as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            reason = getattr(err, "problem", None) or "not valid YAML"
-            raise CorruptFile(f"corrupt file {self.paths.relative(path)}: {reason}{where}") from None
+            raise CorruptFile(
+                f"corrupt file {self.paths.relative(path)}: {yamlio.describe_error(err)}"
+            ) from None
 
     @cached_property
     def config(self) -> Config:

@@ -119,3 +119,10 @@ def yaml_error() -> type[Exception]:
 
     error: type[Exception] = yaml.YAMLError
     return error
+
+
+def describe_error(err: Exception) -> str:
+    """Why a YAML document does not parse, with its line: `found ... (line 3)`."""
+    mark = getattr(err, "problem_mark", None)
+    where = f" (line {mark.line + 1})" if mark is not None else ""
+    return f"{getattr(err, 'problem', None) or 'not valid YAML'}{where}"

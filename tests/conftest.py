@@ -105,6 +105,25 @@ def tree_snapshot(root: Path) -> Iterator[tuple[str, bytes]]:
             yield str(path.relative_to(root)), path.read_bytes()
 
 
+def config_path(root: Path) -> Path:
+    return root / ".sdlc" / "config.yaml"
+
+
+def read_config(root: Path) -> dict[str, Any]:
+    """The project's .sdlc/config.yaml as data."""
+    import yaml
+
+    data = yaml.safe_load(config_path(root).read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def write_config(root: Path, data: Any) -> None:
+    import yaml
+
+    config_path(root).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 
 

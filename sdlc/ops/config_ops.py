@@ -42,10 +42,7 @@ def _parse_text(text: bytes) -> Any:
     try:
         return yamlio.loads(text)
     except yamlio.yaml_error() as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        reason = getattr(err, "problem", None) or "not valid YAML"
-        raise ConfigInvalid(f"corrupt file {CONFIG_FILE}: {reason}{where}") from None
+        raise ConfigInvalid(f"corrupt file {CONFIG_FILE}: {yamlio.describe_error(err)}") from None
 
 
 def _read_raw(store: Store) -> Any:

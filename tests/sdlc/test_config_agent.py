@@ -14,27 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from conftest import InProcess, assert_schema, run_process
+from conftest import InProcess, assert_schema, config_path, read_config, run_process, write_config
 from sdlc.lifecycle import HUMAN_ACTIONS
 
 REFERENCE_CONFIG = Path(__file__).parent / "data" / "reference_project" / ".sdlc" / "config.yaml"
 ERROR = "sdlc ... (any error)"
-
-
-def config_path(root: Path) -> Path:
-    return root / ".sdlc" / "config.yaml"
-
-
-def read_config(root: Path) -> dict[str, Any]:
-    data = yaml.safe_load(config_path(root).read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
-def write_config(root: Path, data: Any) -> None:
-    config_path(root).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
 def events(root: Path) -> list[dict[str, Any]]:

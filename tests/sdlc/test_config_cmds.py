@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import InProcess, assert_schema
+from conftest import InProcess, assert_schema, config_path, read_config, write_config
 from sdlc.agents import parse_agents
 from sdlc.config import parse_config
 from sdlc.errors import ConfigInvalid
@@ -20,20 +20,6 @@ from sdlc.ops.platform import parse_platform
 
 REFERENCE_CONFIG = Path(__file__).parent / "data" / "reference_project" / ".sdlc" / "config.yaml"
 ERROR = "sdlc ... (any error)"
-
-
-def config_path(root: Path) -> Path:
-    return root / ".sdlc" / "config.yaml"
-
-
-def read_config(root: Path) -> dict[str, Any]:
-    data = yaml.safe_load(config_path(root).read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
-def write_config(root: Path, data: Any) -> None:
-    config_path(root).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
 def validate(sdlc: InProcess) -> dict[str, Any]:
