@@ -119,3 +119,9 @@ class CallbackFailed(SdlcError):
     """The callback receiver refused a batch of events or could not be reached (spec §9)."""
 
     code = "callback_failed"
+
+
+class RunInProgress(SdlcError):
+    """Another `sdlc run` holds the feature."""
+
+    code = "run_in_progress"

@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import shlex
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sdlc.actor import is_agent
-from sdlc.atomic import write_atomic
 from sdlc.backends import (
     PROMPT_PLACEHOLDER,
     StreamJson,
@@ -58,6 +54,7 @@ from sdlc.gates import (
 from sdlc.lifecycle import ACTIONS, HUMAN_ACTIONS
 from sdlc.model import now
 from sdlc.names import check_slug
+from sdlc.runs import feature_run_lock, latest_record, new_run_id, save_record
 from sdlc.store import Store
 from sdlc.transaction import Transaction
 
@@ -74,42 +71,6 @@ EXIT_CODES = {
     "timed_out": EXIT_AGENT_FAILED,
     "max_steps": EXIT_MAX_STEPS,
 }
-
-# -- run records ---------------------------------------------------------------------------------
-
-
-def runs_dir(store: Store) -> Path:
-    return store.paths.sdlc / "runs"
-
-
-def new_run_id() -> str:
-    """A time-sortable, unique id: UTC timestamp to the microsecond and 24 random bits."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
-
-
-def save_record(store: Store, record: dict[str, Any]) -> None:
-    data = json.dumps(record, ensure_ascii=False, indent=2) + "\n"
-    write_atomic(runs_dir(store) / f"{record['id']}.json", data.encode())
-
-
-def latest_record(store: Store, slug: str) -> dict[str, Any] | None:
-    """The newest run record of `slug` (its current step), or None."""
-    try:
-        names = sorted((p.name for p in runs_dir(store).glob("*.json")), reverse=True)
-    except OSError:
-        return None
-    for name in names:
-        try:
-            record = json.loads((runs_dir(store) / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a hand-damaged record is not a step
-        if (
-            isinstance(record, dict)
-            and record.get("feature") == slug
-            and isinstance(record.get("gates"), list)
-        ):
-            return record
-    return None
 
 
 def _new_record(
@@ -323,14 +284,29 @@ def run_feature(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """`sdlc run`: one step, or steps until done, a human, a failure or `max_steps`."""
-    from sdlc.agents import parse_agents
-
     check_slug(slug)
     store.require_initialized()
     if max_steps < 1:
         raise InvalidValue("invalid value: --max-steps must be at least 1")
     say = progress or (lambda _: None)
+    with contextlib.ExitStack() as held:
+        return _steps(store, slug, actor, loop, max_steps, dry_run, say, held)
+
+
+def _steps(
+    store: Store,
+    slug: str,
+    actor: str,
+    loop: bool,
+    max_steps: int,
+    dry_run: bool,
+    say: Progress,
+    held: contextlib.ExitStack,
+) -> dict[str, Any]:
+    from sdlc.agents import parse_agents
+
     steps: list[dict[str, Any]] = []
+    locked = False  # taken before the first step: runs that only report write nothing
     while True:
         c = classify(store, slug)
         current = latest_record(store, slug)
@@ -355,6 +331,10 @@ def run_feature(
         if dry_run:
             plan = _plan(store, c, routing)
             return _outcome(slug, "dry_run", f"would run {action}: {plan['command']}", steps, c, plan=plan)
+        if not locked:
+            held.enter_context(feature_run_lock(store, slug))
+            locked = True
+            continue  # classify again under the lock: another run may have just done this step
         step = (
             _advance_step(store, actor, c) if routing is None else _agent_step(store, actor, c, routing, say)
         )

@@ -41,6 +41,7 @@ ErrorCode = Literal[
     "config_invalid",
     "agent_forbidden",
     "callback_failed",
+    "run_in_progress",
     "invalid_value",
     "usage_error",
     "internal",

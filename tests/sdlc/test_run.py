@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -333,3 +335,37 @@ def test_tail_text_starts_on_a_character_boundary() -> None:
     tail = tail_text(data)
     assert tail == "é" * 5119 + "\n" and data.endswith(tail.encode())
     assert tail_text(b"short") == "short"
+
+
+def test_one_run_per_feature_at_a_time(project: Path, sdlc: InProcess) -> None:
+    """A second `sdlc run` of a feature whose run is in progress is refused; other features
+    and dry runs are not held up, and the feature is free again when the first run ends."""
+    edit_config(
+        project, agents={"default": {"type": "shell", "command": "touch started; sleep 3; cat > /dev/null"}}
+    )
+    sdlc.ok("feature", "create", "login")
+    sdlc.ok("feature", "create", "signup")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "sdlc", "run", "login"],
+        cwd=project,
+        env={**os.environ, "SDLC_ROOT": str(project)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (project / "started").exists():
+            assert first.poll() is None and time.monotonic() < deadline, (
+                "the first run did not start its agent"
+            )
+            time.sleep(0.05)
+        refused = sdlc("run", "login", json_mode=True)
+        assert refused.code == 1 and refused.data["error"]["code"] == "run_in_progress"
+        assert "already in progress" in refused.data["error"]["message"]
+        assert_schema("sdlc ... (any error)", refused.data)
+        assert sdlc("run", "login", "--dry-run", json_mode=True).code == 0
+        (project / "started").unlink()
+        assert run_json(sdlc, "signup")[0] == 0
+    finally:
+        assert first.wait(timeout=60) == 0
+    assert run_json(sdlc, "login")[0] == 0
