@@ -59,6 +59,7 @@ from sdlc.store import Store
 from sdlc.transaction import Transaction
 
 Progress = Callable[[str], None]
+STEP_INTERRUPTED = "interrupted"  # Ctrl-C during the agent: the record is closed, the run exits 130
 DEFAULT_MAX_STEPS = 50
 EXIT_CODES = {
     "done": EXIT_OK,
@@ -184,14 +185,19 @@ def _agent_step(
         tx.event("run.started", c["feature"], run_id=record["id"], action=action, backend=backend.type)
     progress(f"{action}: running {backend.type} (timeout {timeout:g} s)")
     stream = StreamJson() if backend.type == "claude" else None
-    outcome = run_process(
-        call.argv,
-        cwd=store.root,
-        env=agent_environment(backend, store.root),
-        timeout=timeout,
-        stdin=call.stdin,
-        on_line=stream.feed if stream else None,
-    )
+    try:
+        outcome = run_process(
+            call.argv,
+            cwd=store.root,
+            env=agent_environment(backend, store.root),
+            timeout=timeout,
+            stdin=call.stdin,
+            on_line=stream.feed if stream else None,
+        )
+    except KeyboardInterrupt:  # the agent's group is already ended: close the step, then stop
+        record["status"] = STEP_INTERRUPTED
+        _finish(store, actor, record, "run.finished")
+        raise
     result = stream.result_event() if stream else None
     record.update(
         exit_code=outcome.exit_code,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -369,3 +370,28 @@ def test_one_run_per_feature_at_a_time(project: Path, sdlc: InProcess) -> None:
     finally:
         assert first.wait(timeout=60) == 0
     assert run_json(sdlc, "login")[0] == 0
+
+
+def test_ctrl_c_ends_the_agent_closes_the_step_and_exits_130(project: Path, sdlc: InProcess) -> None:
+    edit_config(project, agents={"default": {"type": "shell", "command": "echo $$ > agent.pid; sleep 300"}})
+    sdlc.ok("feature", "create", "login")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "sdlc", "run", "login"],
+        cwd=project,
+        env={**os.environ, "SDLC_ROOT": str(project)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (project / "agent.pid").exists() or not (project / "agent.pid").read_text().strip():
+        assert run.poll() is None and time.monotonic() < deadline, "the agent did not start"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=30) == 130
+    group = int((project / "agent.pid").read_text())
+    assert wait_until_gone(group) == []
+    (step,) = records(project)
+    assert step["status"] == "interrupted" and step["finished_at"] is not None
+    events = [e["type"] for e in sdlc.json("history", "--for", "login")]
+    assert events.count("run.started") == events.count("run.finished") == 1
+    assert run_json(sdlc, "login", "--dry-run")[0] == 0  # the feature is free again
