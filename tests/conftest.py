@@ -220,3 +220,58 @@ def sh(command: str, cwd: Path, env: dict[str, str], timeout: int = 300) -> str:
     )
     assert result.returncode == 0, f"`{command}` failed in {cwd}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
+
+
+# --- the rdev API on a loopback port -----------------------------------------------------------
+
+
+@dataclass
+class ApiServer:
+    """The real app served by uvicorn on 127.0.0.1, with a bootstrap admin key."""
+
+    url: str
+    admin_token: str
+    services: Any
+    app: Any
+
+    def client(self, token: str | None = None) -> Any:
+        import httpx
+
+        headers = {"X-API-Key": token} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def admin(self) -> Any:
+        return self.client(self.admin_token)
+
+
+@pytest.fixture
+def api_server(tmp_path: Path) -> Iterator[ApiServer]:
+    import threading
+    import time
+
+    import uvicorn
+
+    from rdev_api.app import build_services, create_app
+
+    data_dir = tmp_path / "rdev-data"
+    data_dir.mkdir(mode=0o700)
+    services = build_services(data_dir)
+    _, token = services.keys.bootstrap_admin("test-admin")
+    app = create_app(services)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield ApiServer(f"http://127.0.0.1:{port}", token, services, app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        services.db.close()

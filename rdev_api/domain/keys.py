@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from pydantic import BaseModel, Field
+
 from rdev_api.domain.errors import (
     Forbidden,
     IpNotAllowed,
@@ -165,3 +167,28 @@ class KeyGrant:
         wanted = set(projects)
         if ALL_PROJECTS in wanted or not wanted <= set(self.projects):
             raise Forbidden("cannot create a key for projects this key cannot access")
+
+
+class ApiKey(BaseModel):
+    """A key as the API shows it: never its secret or the secret's hash."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    projects: list[str]
+    allowed_ips: list[str] = Field(default_factory=list)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+    created_by: str | None = None
+    created_at: datetime
+
+    def grant(self) -> KeyGrant:
+        return KeyGrant(
+            self.id,
+            tuple(self.scopes),
+            tuple(self.projects),
+            tuple(self.allowed_ips),
+            self.expires_at,
+            self.revoked_at,
+        )

@@ -1,0 +1,43 @@
+"""The audit trail on SQLite (the AuditStore port): one row per mutation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+
+
+class SqliteAuditStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(
+        self,
+        ts: datetime,
+        key_id: str | None,
+        action: str,
+        target: str | None,
+        request_id: str | None,
+        client_ip: str | None,
+    ) -> None:
+        with self.db.write() as connection:
+            connection.execute(
+                "INSERT INTO audit (ts, key_id, action, target, request_id, client_ip)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (ts.isoformat().replace("+00:00", "Z"), key_id, action, target, request_id, client_ip),
+            )
+
+    def list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        after = int(decode_cursor(cursor, 1)[0]) if cursor else 0
+        rows = (
+            self.db.connection()
+            .execute(
+                "SELECT id, ts, key_id, action, target, request_id, client_ip FROM audit"
+                " WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit + 1),
+            )
+            .fetchall()
+        )
+        found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["id"]))
+        return [dict(r) for r in found], next_cursor

@@ -1,0 +1,71 @@
+"""The SQLite database of a data dir: migrated once, one connection per thread (FastAPI runs
+sync handlers in a thread pool; a connection must not cross threads mid-transaction)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rdev_api.adapters.sqlite.db import connect, migrate, transaction
+from rdev_api.domain.errors import BadRequest
+
+DATABASE_FILE = "rdev.db"
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self.applied = migrate(self.connection())
+
+    def connection(self) -> sqlite3.Connection:
+        found: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if found is None:
+            found = connect(self.path)
+            self._local.connection = found
+            with self._guard:
+                self._all.append(found)
+        return found
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE) on this thread's connection."""
+        with transaction(self.connection()) as connection:
+            yield connection
+
+    def close(self) -> None:
+        with self._guard:
+            for connection in self._all:
+                connection.close()
+            self._all.clear()
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    """The values of a cursor made by encode_cursor; BadRequest when it was not."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise BadRequest("invalid cursor: pass the cursor of a Link header unchanged") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise BadRequest("invalid cursor: pass the cursor of a Link header unchanged")
+    return values
+
+
+def page(rows: list[Any], limit: int, cursor_of: Any) -> tuple[list[Any], str | None]:
+    """`rows` holds up to limit+1 rows: the extra one says there is a next page."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, cursor_of(rows[-1])
+    return rows, None

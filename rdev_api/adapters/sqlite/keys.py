@@ -1,0 +1,104 @@
+"""API keys on SQLite (the KeyStore port)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.domain.keys import ApiKey
+
+_FIELDS = (
+    "id",
+    "name",
+    "secret_hash",
+    "scopes",
+    "projects",
+    "allowed_ips",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+    "created_by",
+    "created_at",
+)
+_COLUMNS = ", ".join(_FIELDS)
+
+
+def _key(row: sqlite3.Row) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        name=row["name"],
+        scopes=json.loads(row["scopes"]),
+        projects=json.loads(row["projects"]),
+        allowed_ips=json.loads(row["allowed_ips"]),
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        last_used_at=row["last_used_at"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+    )
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+class SqliteKeyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(self, key: ApiKey, secret_hash: str) -> None:
+        with self.db.write() as connection:
+            connection.execute(
+                f"INSERT INTO api_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key.id,
+                    key.name,
+                    secret_hash,
+                    json.dumps(key.scopes),
+                    json.dumps(key.projects),
+                    json.dumps(key.allowed_ips),
+                    _ts(key.expires_at),
+                    _ts(key.revoked_at),
+                    _ts(key.last_used_at),
+                    key.created_by,
+                    _ts(key.created_at),
+                ),
+            )
+
+    def get(self, key_id: str) -> tuple[ApiKey, str] | None:
+        row = (
+            self.db.connection()
+            .execute(f"SELECT {_COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
+            .fetchone()
+        )
+        return (_key(row), row["secret_hash"]) if row else None
+
+    def list(self, limit: int, cursor: str | None) -> tuple[list[ApiKey], str | None]:
+        query, params = f"SELECT {_COLUMNS} FROM api_keys", []
+        if cursor:
+            created_at, key_id = decode_cursor(cursor, 2)
+            query += " WHERE (created_at, id) > (?, ?)"
+            params = [created_at, key_id]
+        rows = (
+            self.db.connection()
+            .execute(query + " ORDER BY created_at, id LIMIT ?", (*params, limit + 1))
+            .fetchall()
+        )
+        found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["created_at"], r["id"]))
+        return [_key(r) for r in found], next_cursor
+
+    def revoke(self, key_id: str, at: datetime) -> None:
+        with self.db.write() as connection:
+            connection.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (_ts(at), key_id)
+            )
+
+    def replace_secret(self, key_id: str, secret_hash: str) -> None:
+        with self.db.write() as connection:
+            connection.execute("UPDATE api_keys SET secret_hash = ? WHERE id = ?", (secret_hash, key_id))
+
+    def touch(self, key_id: str, at: datetime) -> None:
+        with self.db.write() as connection:
+            connection.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (_ts(at), key_id))

@@ -1,0 +1,1 @@
+"""The HTTP layer: FastAPI routers, auth, error envelope, middleware."""

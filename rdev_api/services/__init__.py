@@ -1,0 +1,1 @@
+"""Use cases: depend on domain and ports only; raise domain errors."""
