@@ -1,0 +1,1 @@
+"""Local adapters: workspaces on this machine, processes, sandboxing."""

@@ -1,0 +1,169 @@
+"""Local processes for commands: each in its own process group, output read from stdout and
+stderr as it comes and handed on in chunks of at most 64 KiB or 50 ms, a timeout or a cancel
+ending the whole group (spec/rdev-api.md "Commands")."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sdlc.backends import group_alive, kill_group
+
+Stream = Literal["stdout", "stderr"]
+CHUNK_BYTES = 64 * 1024
+CHUNK_SECONDS = 0.05
+DRAIN_SECONDS = 0.5
+OnChunk = Callable[[Stream, str], None]
+
+
+@dataclass(frozen=True)
+class Finished:
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    cancelled: bool
+    error: str | None = None  # the process could not start
+
+
+class _Batcher:
+    """Joins reads of one stream into chunks: flushed at 64 KiB, or 50 ms after the first
+    unflushed byte; UTF-8 decoded without splitting a character."""
+
+    def __init__(self, stream: Stream, on_chunk: OnChunk) -> None:
+        self.stream = stream
+        self.on_chunk = on_chunk
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.pending = ""
+        self.size = 0
+        self.since = 0.0
+        self.lock = threading.Lock()
+
+    def add(self, data: bytes) -> None:
+        with self.lock:
+            if self.pending and self.size + len(data) > CHUNK_BYTES:
+                self._flush()
+            text = self.decoder.decode(data)
+            if text and not self.pending:
+                self.since = time.monotonic()
+            self.pending += text
+            self.size += len(data)
+            if self.size >= CHUNK_BYTES:
+                self._flush()
+
+    def tick(self, final: bool = False) -> None:
+        with self.lock:
+            if final:
+                self.pending += self.decoder.decode(b"", final=True)
+            if self.pending and (final or time.monotonic() - self.since >= CHUNK_SECONDS):
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.on_chunk(self.stream, self.pending)
+        self.pending, self.size = "", 0
+
+
+class LocalProcess:
+    """One started command; `wait()` returns how it ended. `cancel()` from any thread."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        timeout_s: float,
+        on_chunk: OnChunk,
+        stdin: bytes | None = None,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self._cancelled = threading.Event()
+        self._batchers = {name: _Batcher(name, on_chunk) for name in ("stdout", "stderr")}
+        self.started = time.monotonic()
+        try:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            self.start_error: str | None = None
+        except OSError as err:
+            self.proc, self.start_error = None, f"could not start {argv[0]}: {err.strerror or err}"
+            return
+        self._readers = [
+            threading.Thread(target=self._read, args=(pipe, self._batchers[name]), daemon=True)
+            for name, pipe in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr))
+        ]
+        for reader in self._readers:
+            reader.start()
+        if stdin is not None and self.proc.stdin is not None:
+            threading.Thread(target=self._write, args=(self.proc.stdin, stdin), daemon=True).start()
+
+    @property
+    def pgid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def wait(self) -> Finished:
+        if self.proc is None:
+            return Finished(None, None, False, False, self.start_error)
+        deadline = self.started + self.timeout_s
+        timed_out = False
+        while True:
+            for batcher in self._batchers.values():
+                batcher.tick()
+            if self._cancelled.is_set() or time.monotonic() >= deadline:
+                timed_out = not self._cancelled.is_set()
+                kill_group(self.proc)
+                break
+            if self.proc.poll() is not None:
+                for reader in self._readers:  # what is left in the pipes
+                    reader.join(timeout=DRAIN_SECONDS)
+                if group_alive(self.proc.pid, self.proc):  # children left behind: end them too
+                    kill_group(self.proc)
+                break
+            self._cancelled.wait(CHUNK_SECONDS / 2)
+        for reader in self._readers:
+            reader.join(timeout=2)
+        for batcher in self._batchers.values():
+            batcher.tick(final=True)
+        code = self.proc.wait()
+        signal_number = -code if code < 0 else None
+        return Finished(
+            None if signal_number else code,
+            signal_number,
+            timed_out,
+            self._cancelled.is_set() and not timed_out,
+        )
+
+    @staticmethod
+    def _read(pipe: object, batcher: _Batcher) -> None:
+        fd = pipe.fileno()  # type: ignore[attr-defined]
+        while True:
+            try:
+                data = os.read(fd, CHUNK_BYTES)
+            except OSError:
+                break
+            if not data:
+                break
+            batcher.add(data)
+
+    @staticmethod
+    def _write(pipe: object, data: bytes) -> None:
+        try:
+            pipe.write(data)  # type: ignore[attr-defined]
+            pipe.close()  # type: ignore[attr-defined]
+        except OSError:
+            pass
