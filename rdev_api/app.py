@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from rdev_api.adapters.agents.providers import default_providers
 from rdev_api.adapters.clock import SystemClock
+from rdev_api.adapters.crypto.aesgcm import AesGcmBox, load_or_create_master_key
+from rdev_api.adapters.local.processes import LocalProcess
+from rdev_api.adapters.local.scaffold import LocalScaffolder
+from rdev_api.adapters.local.workspaces import LocalWorkspaces
 from rdev_api.adapters.sqlite.audit import SqliteAuditStore
+from rdev_api.adapters.sqlite.commands import SqliteCommandStore
+from rdev_api.adapters.sqlite.credentials import SqliteCredentialStore
 from rdev_api.adapters.sqlite.database import DATABASE_FILE, Database
 from rdev_api.adapters.sqlite.keys import SqliteKeyStore
-from rdev_api.envutil import get_env_int
+from rdev_api.adapters.sqlite.projects import SqliteProjectStore
+from rdev_api.adapters.sqlite.webhooks import SqliteWebhookStore
+from rdev_api.adapters.sqlite.work import SqliteWorkStore
+from rdev_api.adapters.sqlite.workers import SqliteWorkerStore
+from rdev_api.adapters.webhooks.http_sender import HttpWebhookSender
+from rdev_api.envutil import get_env, get_env_bool, get_env_duration, get_env_int
 from rdev_api.http.auth import RateLimiter
 from rdev_api.http.errors import install_error_handlers
 from rdev_api.http.middleware import RequestContextMiddleware
-from rdev_api.http.routers import audit, keys, system
+from rdev_api.http.routers import (
+    audit,
+    commands,
+    credentials,
+    keys,
+    projects,
+    system,
+    webhooks,
+    work,
+    workers,
+)
+from rdev_api.logging import FIELD_ERROR, get_logger
 from rdev_api.services.audit import Auditor
+from rdev_api.services.command_work import command_handler
+from rdev_api.services.commands import CommandService
+from rdev_api.services.credentials import CredentialService
 from rdev_api.services.keys import KeyService
+from rdev_api.services.projects import ProjectService
+from rdev_api.services.webhooks import DeliveryPolicy, WebhookService
+from rdev_api.services.work import EmbeddedWorkers, WorkService
+from rdev_api.timeouts import TIMEOUT_LOOKUP, TIMEOUT_MAINTENANCE, TIMEOUT_QUICK_OP
 
 
 @dataclass
@@ -27,24 +60,114 @@ class Services:
     keys: KeyService
     audit: Auditor
     rate_limiter: RateLimiter
+    credentials: CredentialService
+    projects: ProjectService
+    webhooks: WebhookService
+    work: WorkService
+    embedded_workers: EmbeddedWorkers
+    commands: CommandService
+
+    def start_background(self) -> None:
+        """The server's background work: embedded workers, webhook deliveries."""
+        self.embedded_workers.start()
+        self.webhooks.start()
+
+    def stop_background(self, timeout: float = TIMEOUT_MAINTENANCE) -> None:
+        self.embedded_workers.stop(timeout)
+        self.webhooks.stop()
+        self.commands.shutdown()
 
 
-def build_services(data_dir: Path) -> Services:
+def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
+    """`loopback_bind`: the server listens on loopback only (private webhook destinations are
+    then allowed unless RDEV_WEBHOOK_ALLOW_PRIVATE says otherwise)."""
     clock = SystemClock()
     db = Database(data_dir / DATABASE_FILE)
+    box = AesGcmBox(load_or_create_master_key(data_dir, get_env("RDEV_MASTER_KEY") or None)[0])
     rate = get_env_int("RDEV_RATE_LIMIT", minimum=1)
+    credential_store = SqliteCredentialStore(db)
+    work_service = WorkService(
+        SqliteWorkStore(db), SqliteWorkerStore(db), clock, get_env_duration("RDEV_LEASE")
+    )
+    projects_service = ProjectService(
+        SqliteProjectStore(db),
+        credential_store,
+        LocalWorkspaces(data_dir),
+        LocalScaffolder(),
+        box,
+        clock,
+        get_env("RDEV_PUBLIC_URL"),
+    )
+    command_service = CommandService(
+        SqliteCommandStore(db),
+        projects_service,
+        LocalProcess,
+        default_providers(),
+        clock,
+        _command_environment(),
+        get_env_int("RDEV_COMMAND_OUTPUT_CAP", minimum=1024),
+    )
+    work_service.register_handler("command", command_handler(command_service))
     return Services(
         db=db,
         keys=KeyService(SqliteKeyStore(db), clock),
         audit=Auditor(SqliteAuditStore(db), clock),
         rate_limiter=RateLimiter(rate=rate, burst=max(rate * 2, 1)),
+        credentials=CredentialService(credential_store, box, clock),
+        projects=projects_service,
+        webhooks=_webhook_service(db, box, clock, loopback_bind),
+        work=work_service,
+        embedded_workers=EmbeddedWorkers(
+            work_service,
+            get_env_int("RDEV_EMBEDDED_WORKERS", minimum=0),
+            get_env_duration("RDEV_REAPER_INTERVAL"),
+        ),
+        commands=command_service,
     )
+
+
+def _command_environment() -> dict[str, str]:
+    """What a command inherits from the server: an allowlist, never its keys or secrets."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "TERM": "dumb",
+    }
+
+
+def _webhook_service(db: Database, box: AesGcmBox, clock: SystemClock, loopback_bind: bool) -> WebhookService:
+    allow_private = get_env_bool("RDEV_WEBHOOK_ALLOW_PRIVATE", default=loopback_bind)
+    policy = DeliveryPolicy(
+        backoff_base=get_env_duration("RDEV_WEBHOOK_BACKOFF_BASE"),
+        backoff_cap=get_env_duration("RDEV_WEBHOOK_BACKOFF_CAP"),
+        max_attempts=get_env_int("RDEV_WEBHOOK_MAX_ATTEMPTS", minimum=1),
+        timeout=TIMEOUT_LOOKUP,
+        idle_poll=TIMEOUT_QUICK_OP,
+    )
+    log = get_logger("webhooks")
+
+    def dispatch_failed(err: Exception) -> None:
+        log.error(
+            "webhook dispatch failed", exc_info=err, extra={FIELD_ERROR: f"{type(err).__name__}: {err}"}
+        )
+
+    sender = HttpWebhookSender(allow_private=allow_private)
+    return WebhookService(SqliteWebhookStore(db), box, sender, clock, policy, allow_private, dispatch_failed)
 
 
 def create_app(services: Services) -> FastAPI:
     from sdlc._version import __version__
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services.start_background()
+        try:
+            yield
+        finally:
+            services.stop_background()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="rdev API",
         version=__version__,
         description="Dispatch coding agents into project environments; follow their output; run work.",
@@ -53,7 +176,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.version = __version__
     app.state.started = time.monotonic()
     install_error_handlers(app)
-    for module in (system, keys, audit):
+    for module in (system, keys, audit, webhooks, work, workers, projects, credentials, commands):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -16,9 +16,11 @@ DEFAULTS: Final[dict[str, str]] = {
     "RDEV_WEBHOOK_BACKOFF_BASE": "2s",
     "RDEV_WEBHOOK_BACKOFF_CAP": "10m",
     "RDEV_WEBHOOK_MAX_ATTEMPTS": "10",
+    "RDEV_WEBHOOK_ALLOW_PRIVATE": "",  # unset: on when the server binds loopback only
     "RDEV_EMBEDDED_WORKERS": "2",
     "RDEV_COMMAND_OUTPUT_CAP": str(10 * 1024 * 1024),
     "RDEV_RATE_LIMIT": "50",
+    "RDEV_PUBLIC_URL": "http://127.0.0.1:8484",  # the base of project callback URLs
     "RDEV_LOG_FORMAT": "json",
     "RDEV_LOG_LEVEL": "info",
     "RDEV_LOG_LEVELS": "",

@@ -4,6 +4,7 @@ git allowlist, statuses and the events a follower receives."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -80,6 +81,17 @@ class CommandRequest(BaseModel):
             return list(self.argv) if self.argv is not None else ["sh", "-c", self.script or ""]
         assert agent_argv is not None
         return agent_argv
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """How a command's process ended."""
+
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    cancelled: bool
+    error: str | None = None  # the process could not start
 
 
 def status_of_exit(exit_code: int | None, timed_out: bool, cancelled: bool) -> CommandStatus:

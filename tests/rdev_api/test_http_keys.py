@@ -193,13 +193,20 @@ def _routes(api: ApiServer) -> list[tuple[str, str]]:
 
 def test_every_route_requires_a_key_and_its_scope(api_server: ApiServer) -> None:
     outsider = make_key(api_server, scopes=["webhooks:read"])
+    # /webhooks routes need the webhooks scopes: another outsider lacks them
+    webhook_outsider = make_key(api_server, scopes=["projects:read"])
     routes = _routes(api_server)
     assert len(routes) >= 7
-    with api_server.client() as anonymous, api_server.client(outsider["token"]) as client:
+    with (
+        api_server.client() as anonymous,
+        api_server.client(outsider["token"]) as client,
+        api_server.client(webhook_outsider["token"]) as webhook_client,
+    ):
         for method, path in routes:
             error_of(anonymous.request(method, path), 401, "UNAUTHORIZED")
             if path != "/whoami":
-                error_of(client.request(method, path), 403, "FORBIDDEN")
+                caller = webhook_client if path.startswith("/webhooks") else client
+                error_of(caller.request(method, path), 403, "FORBIDDEN")
 
 
 @pytest.mark.parametrize("path", sorted(OPEN_PATHS))

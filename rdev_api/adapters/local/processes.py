@@ -10,10 +10,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rdev_api.domain.commands import ProcessOutcome
 from sdlc.backends import group_alive, kill_group
 
 Stream = Literal["stdout", "stderr"]
@@ -21,15 +21,6 @@ CHUNK_BYTES = 64 * 1024
 CHUNK_SECONDS = 0.05
 DRAIN_SECONDS = 0.5
 OnChunk = Callable[[Stream, str], None]
-
-
-@dataclass(frozen=True)
-class Finished:
-    exit_code: int | None
-    signal: int | None
-    timed_out: bool
-    cancelled: bool
-    error: str | None = None  # the process could not start
 
 
 class _Batcher:
@@ -116,9 +107,9 @@ class LocalProcess:
     def cancel(self) -> None:
         self._cancelled.set()
 
-    def wait(self) -> Finished:
+    def wait(self) -> ProcessOutcome:
         if self.proc is None:
-            return Finished(None, None, False, False, self.start_error)
+            return ProcessOutcome(None, None, False, False, self.start_error)
         deadline = self.started + self.timeout_s
         timed_out = False
         while True:
@@ -141,7 +132,7 @@ class LocalProcess:
             batcher.tick(final=True)
         code = self.proc.wait()
         signal_number = -code if code < 0 else None
-        return Finished(
+        return ProcessOutcome(
             None if signal_number else code,
             signal_number,
             timed_out,

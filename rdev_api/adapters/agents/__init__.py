@@ -1,0 +1,1 @@
+"""Agent providers for the `claude` and `opencode` command kinds."""

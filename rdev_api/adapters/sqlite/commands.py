@@ -1,0 +1,146 @@
+"""Commands and their event stream on SQLite: one row per command, one row per event with a
+per-command sequence number (the SSE `id:`), appended in one transaction each."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+
+_COLUMNS = (
+    "id, project_id, kind, request, status, exit_code, signal, reason, pgid, output_bytes, truncated,"
+    " next_seq, created_at, started_at, finished_at"
+)
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _command(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data["request"] = json.loads(data["request"])
+    data["truncated"] = bool(data["truncated"])
+    data.pop("next_seq")
+    data.pop("pgid")
+    return data
+
+
+class SqliteCommandStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(
+        self, command_id: str, project_id: str, kind: str, request: dict[str, Any], at: datetime
+    ) -> None:
+        with self.db.write() as connection:
+            connection.execute(
+                "INSERT INTO commands (id, project_id, kind, request, status, created_at)"
+                " VALUES (?, ?, ?, ?, 'queued', ?)",
+                (command_id, project_id, kind, json.dumps(request), _ts(at)),
+            )
+
+    def get(self, command_id: str) -> dict[str, Any] | None:
+        row = (
+            self.db.connection()
+            .execute(f"SELECT {_COLUMNS} FROM commands WHERE id = ?", (command_id,))
+            .fetchone()
+        )
+        return _command(row) if row else None
+
+    def list(
+        self, project_id: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        clauses, params = [], []
+        if project_id is not None:
+            clauses.append("project_id = ?")
+            params.append(project_id)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if cursor:
+            created_at, command_id = decode_cursor(cursor, 2)
+            clauses.append("(created_at, id) > (?, ?)")
+            params += [created_at, command_id]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = (
+            self.db.connection()
+            .execute(
+                f"SELECT {_COLUMNS} FROM commands{where} ORDER BY created_at, id LIMIT ?",
+                (*params, limit + 1),
+            )
+            .fetchall()
+        )
+        found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["created_at"], r["id"]))
+        return [_command(r) for r in found], next_cursor
+
+    def started(self, command_id: str, pgid: int | None, at: datetime) -> None:
+        with self.db.write() as connection:
+            connection.execute(
+                "UPDATE commands SET status = 'running', pgid = ?, started_at = ? WHERE id = ?",
+                (pgid, _ts(at), command_id),
+            )
+
+    def append(
+        self,
+        command_id: str,
+        events: builtins.list[tuple[str, dict[str, Any]]],
+        at: datetime,
+        output_bytes: int,
+    ) -> int:
+        """Append events with the next sequence numbers; returns the last one."""
+        with self.db.write() as connection:
+            row = connection.execute("SELECT next_seq FROM commands WHERE id = ?", (command_id,)).fetchone()
+            seq = int(row["next_seq"])
+            connection.executemany(
+                "INSERT INTO command_events (command_id, seq, event, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (command_id, seq + i, event, json.dumps(data, ensure_ascii=False), _ts(at))
+                    for i, (event, data) in enumerate(events)
+                ],
+            )
+            connection.execute(
+                "UPDATE commands SET next_seq = ?, output_bytes = output_bytes + ? WHERE id = ?",
+                (seq + len(events), output_bytes, command_id),
+            )
+        return seq + len(events) - 1
+
+    def mark_truncated(self, command_id: str) -> None:
+        with self.db.write() as connection:
+            connection.execute("UPDATE commands SET truncated = 1 WHERE id = ?", (command_id,))
+
+    def finish(
+        self,
+        command_id: str,
+        status: str,
+        exit_code: int | None,
+        signal: int | None,
+        reason: str | None,
+        at: datetime,
+    ) -> None:
+        with self.db.write() as connection:
+            connection.execute(
+                "UPDATE commands SET status = ?, exit_code = ?, signal = ?, reason = ?, pgid = NULL,"
+                " finished_at = ? WHERE id = ?",
+                (status, exit_code, signal, reason, _ts(at), command_id),
+            )
+
+    def events_after(
+        self, command_id: str, after_seq: int, limit: int = 500
+    ) -> builtins.list[tuple[int, str, str]]:
+        """(seq, event, data JSON text) of the events after `after_seq`, in order."""
+        rows = (
+            self.db.connection()
+            .execute(
+                "SELECT seq, event, data FROM command_events"
+                " WHERE command_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (command_id, after_seq, limit),
+            )
+            .fetchall()
+        )
+        return [(int(r["seq"]), r["event"], r["data"]) for r in rows]

@@ -1,0 +1,1 @@
+"""Webhook senders (the WebhookSender port)."""

@@ -1,0 +1,207 @@
+"""The work queue: list, get, stats (`queue:read`); submit, cancel, retry (`queue:write`); and
+the worker protocol: claim, heartbeat, complete, fail (`workers`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from rdev_api.domain.work import DEFAULT_MAX_ATTEMPTS, WorkStatus
+from rdev_api.http.auth import require
+from rdev_api.http.errors import error_responses
+from rdev_api.http.pagination import Cursor, Limit, link_next
+from rdev_api.services.keys import Principal
+from rdev_api.services.work import WorkRequest, WorkService
+
+router = APIRouter(prefix="/work", tags=["work"])
+Reader = Annotated[Principal, Depends(require("queue:read"))]
+Writer = Annotated[Principal, Depends(require("queue:write"))]
+Worker = Annotated[Principal, Depends(require("workers"))]
+ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
+TYPE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+WORKER_ID = Field(min_length=1, max_length=200, description="How the server knows the worker.")
+LEASE_S = Field(default=None, gt=0, le=86400, description="Lease length; default RDEV_LEASE.")
+
+
+class WorkItem(BaseModel):
+    id: str
+    type: str
+    project: str | None
+    payload: dict[str, Any]
+    status: WorkStatus
+    priority: int = Field(description="Higher first.")
+    attempts: int
+    max_attempts: int
+    run_after: datetime
+    lease_expires_at: datetime | None
+    worker_id: str | None
+    result: Any = None
+    last_error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkSubmit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(pattern=TYPE_PATTERN)
+    project: str | None = Field(default=None, min_length=1, max_length=100)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    priority: int = Field(default=0, ge=-1000, le=1000, description="Higher first.")
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=100)
+    run_after: AwareDatetime | None = Field(default=None, description="Not claimable before this time.")
+
+
+class WorkStats(BaseModel):
+    by_status: dict[str, int]
+    by_type: dict[str, dict[str, int]]
+    oldest_queued_age_s: float | None
+    window_s: float
+    finished_in_window: int = Field(description="Items finished within the last window_s seconds.")
+    run_time_mean_s: float | None
+    run_time_p95_s: float | None
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: str = WORKER_ID
+    types: list[Annotated[str, Field(pattern=TYPE_PATTERN)]] = Field(min_length=1, max_length=50)
+    lease_s: float | None = LEASE_S
+
+
+class HeartbeatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: str | None = Field(default=None, min_length=1, max_length=200)
+    lease_s: float | None = LEASE_S
+
+
+class CompleteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: str | None = Field(default=None, min_length=1, max_length=200)
+    result: Any = None
+
+
+class FailRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: str | None = Field(default=None, min_length=1, max_length=200)
+    error: str = Field(max_length=65536)
+    retryable: bool = True
+
+
+def _work(request: Request) -> WorkService:
+    service: WorkService = request.app.state.services.work
+    return service
+
+
+def _audit(request: Request, principal: Principal, action: str, target: str) -> None:
+    request.app.state.services.audit.record(
+        principal.key.id,
+        action,
+        target,
+        request.state.request_id,
+        request.client.host if request.client else None,
+    )
+
+
+@router.get("", response_model=list[WorkItem], responses=ERRORS)
+def list_work(
+    request: Request,
+    response: Response,
+    principal: Reader,
+    status: Annotated[WorkStatus | None, Query()] = None,
+    type_: Annotated[str | None, Query(alias="type", max_length=64)] = None,
+    project: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> list[dict[str, Any]]:
+    """Work items by creation time, filtered by status, type and project."""
+    items, next_cursor = _work(request).list_items(status, type_, project, principal.grant, limit, cursor)
+    link_next(request, response, next_cursor)
+    return items
+
+
+@router.get("/stats", response_model=WorkStats, responses=ERRORS)
+def work_stats(request: Request, principal: Reader) -> dict[str, Any]:
+    """Counts by status and type, the oldest queued item's age, and the last 5 minutes:
+    items finished, mean and p95 run time."""
+    return _work(request).stats()
+
+
+@router.post("", response_model=WorkItem, status_code=201, responses=ERRORS)
+def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> dict[str, Any]:
+    wanted = WorkRequest(
+        body.type, body.payload, body.project, body.priority, body.max_attempts, body.run_after
+    )
+    item = _work(request).submit(wanted, principal.grant)
+    _audit(request, principal, "work.submit", item["id"])
+    return item
+
+
+@router.post(
+    "/claim",
+    response_model=WorkItem,
+    responses={204: {"description": "Nothing claimable now."}, **ERRORS},
+)
+def claim_work(request: Request, body: ClaimRequest, principal: Worker) -> Any:
+    """The highest-priority, oldest claimable item of `types`, leased to the worker; 204 when
+    there is none (or the worker is draining)."""
+    item = _work(request).claim(body.worker_id, body.types, body.lease_s, principal.grant)
+    if item is None:
+        return Response(status_code=204)
+    _audit(request, principal, "work.claim", item["id"])
+    return item
+
+
+@router.get("/{item_id}", response_model=WorkItem, responses=ERRORS)
+def get_work(request: Request, item_id: str, principal: Reader) -> dict[str, Any]:
+    return _work(request).get(item_id, principal.grant)
+
+
+@router.post("/{item_id}/cancel", response_model=WorkItem, responses=ERRORS)
+def cancel_work(request: Request, item_id: str, principal: Writer) -> dict[str, Any]:
+    """Queued or running items; the worker running it loses its lease."""
+    item = _work(request).cancel(item_id, principal.grant)
+    _audit(request, principal, "work.cancel", item_id)
+    return item
+
+
+@router.post("/{item_id}/retry", response_model=WorkItem, responses=ERRORS)
+def retry_work(request: Request, item_id: str, principal: Writer) -> dict[str, Any]:
+    """A failed or dead item back in the queue, its attempts reset."""
+    item = _work(request).retry(item_id, principal.grant)
+    _audit(request, principal, "work.retry", item_id)
+    return item
+
+
+@router.post("/{item_id}/heartbeat", response_model=WorkItem, responses=ERRORS)
+def heartbeat_work(
+    request: Request, item_id: str, body: HeartbeatRequest, principal: Worker
+) -> dict[str, Any]:
+    """Extend the lease; 409 when the caller does not hold it (any more)."""
+    item = _work(request).heartbeat(item_id, body.worker_id, body.lease_s, principal.grant)
+    _audit(request, principal, "work.heartbeat", item_id)
+    return item
+
+
+@router.post("/{item_id}/complete", response_model=WorkItem, responses=ERRORS)
+def complete_work(request: Request, item_id: str, body: CompleteRequest, principal: Worker) -> dict[str, Any]:
+    item = _work(request).complete(item_id, body.worker_id, body.result, principal.grant)
+    _audit(request, principal, "work.complete", item_id)
+    return item
+
+
+@router.post("/{item_id}/fail", response_model=WorkItem, responses=ERRORS)
+def fail_work(request: Request, item_id: str, body: FailRequest, principal: Worker) -> dict[str, Any]:
+    """Retryable: back to the queue after a backoff, `dead` after max_attempts; else `failed`."""
+    item = _work(request).fail(item_id, body.worker_id, body.error, body.retryable, principal.grant)
+    _audit(request, principal, "work.fail", item_id)
+    return item

@@ -1,0 +1,242 @@
+"""Commands in a project's workspace (spec/rdev-api.md "Commands"): started at once in their
+own process group with an allowlisted environment plus the project's bound credentials;
+output stored as numbered events up to the output cap; followers replay, resume after a
+sequence number and get heartbeats until the `end` event."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from functools import partial
+from typing import Any, Literal
+
+from rdev_api.domain.commands import AGENT_KINDS, FINISHED, CommandRequest, status_of_exit
+from rdev_api.domain.errors import Conflict, NotFound
+from rdev_api.ports.agents import AgentProvider
+from rdev_api.ports.clock import Clock
+from rdev_api.ports.processes import ProcessRunner, ProjectAccess, RunningProcess
+
+Event = tuple[int, str, str]  # seq, event name, data as JSON text
+
+
+class CommandService:
+    def __init__(
+        self,
+        store: Any,
+        projects: ProjectAccess,
+        runner: ProcessRunner,
+        providers: dict[str, AgentProvider],
+        clock: Clock,
+        base_env: dict[str, str],
+        output_cap: int,
+    ) -> None:
+        self.store = store
+        self.projects = projects
+        self.runner = runner
+        self.providers = providers
+        self.clock = clock
+        self.base_env = base_env
+        self.output_cap = output_cap
+        self._running: dict[str, RunningProcess] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._changed = threading.Condition()
+        self._version = 0
+
+    # -- starting and ending -------------------------------------------------------------------
+
+    def submit(self, project_id: str, request: CommandRequest) -> dict[str, Any]:
+        workspace = self.projects.workspace(project_id)
+        env = {
+            **self.base_env,
+            "HOME": str(workspace),
+            **self.projects.environment(project_id),
+            **request.env,
+        }
+        stdin = None
+        provider = self.providers.get(request.kind) if request.kind in AGENT_KINDS else None
+        if request.kind in AGENT_KINDS:
+            if provider is None:
+                raise NotFound(f"no agent provider for {request.kind}")
+            env["SDLC_AGENT"] = "1"
+        argv = request.argv_for(provider.argv(request.prompt or "") if provider else None)
+        command_id = "cmd_" + secrets.token_hex(8)
+        self.store.insert(
+            command_id, project_id, request.kind, request.model_dump(exclude={"env"}), self.clock.now()
+        )
+        thread = threading.Thread(
+            target=self._run,
+            args=(command_id, argv, workspace, env, request.timeout_s, provider, stdin),
+            name=f"command-{command_id}",
+            daemon=True,
+        )
+        self._threads[command_id] = thread
+        thread.start()
+        found: dict[str, Any] = self.store.get(command_id)
+        return found
+
+    def cancel(self, command_id: str) -> dict[str, Any]:
+        command = self.get(command_id)
+        process = self._running.get(command_id)
+        if command["status"] in FINISHED or process is None:
+            raise Conflict(f"command {command_id} is {command['status']}: nothing to cancel")
+        process.cancel()
+        return command
+
+    def wait(self, command_id: str, timeout: float) -> dict[str, Any]:
+        """The command once it has finished (or as it is after `timeout` seconds)."""
+        thread = self._threads.get(command_id)
+        if thread is not None:
+            thread.join(timeout)
+        return self.get(command_id)
+
+    def shutdown(self) -> None:
+        """Cancel every running command and wait for their records to close."""
+        for process in list(self._running.values()):
+            process.cancel()
+        for thread in list(self._threads.values()):
+            thread.join(30)
+
+    def _run(
+        self,
+        command_id: str,
+        argv: list[str],
+        workspace: Any,
+        env: dict[str, str],
+        timeout_s: int,
+        provider: AgentProvider | None,
+        stdin: bytes | None,
+    ) -> None:
+        output = _Output(self, command_id, provider)
+        process = self.runner(argv, workspace, env, timeout_s, output.chunk, stdin)
+        self._running[command_id] = process
+        self.store.started(command_id, process.pgid, self.clock.now())
+        self._append(command_id, [("status", {"status": "running"})], 0)
+        try:
+            outcome = process.wait()
+        finally:
+            self._running.pop(command_id, None)
+        output.close()
+        status = (
+            "failed"
+            if outcome.error
+            else status_of_exit(outcome.exit_code, outcome.timed_out, outcome.cancelled)
+        )
+        end: dict[str, Any] = {"status": status, "exit_code": outcome.exit_code}
+        if outcome.signal is not None:
+            end["signal"] = outcome.signal
+        if outcome.error:
+            end["error"] = outcome.error
+        self.store.finish(
+            command_id, status, outcome.exit_code, outcome.signal, outcome.error, self.clock.now()
+        )
+        self._append(command_id, [("status", {"status": status}), ("end", end)], 0)
+        self._threads.pop(command_id, None)
+
+    def _append(self, command_id: str, events: list[tuple[str, dict[str, Any]]], output_bytes: int) -> None:
+        self.store.append(command_id, events, self.clock.now(), output_bytes)
+        with self._changed:
+            self._version += 1
+            self._changed.notify_all()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, command_id: str) -> dict[str, Any]:
+        command: dict[str, Any] | None = self.store.get(command_id)
+        if command is None:
+            raise NotFound(f"no command {command_id}")
+        return command
+
+    def list(
+        self, project_id: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        found: tuple[list[dict[str, Any]], str | None] = self.store.list(project_id, status, limit, cursor)
+        return found
+
+    def _moved_since(self, version: int) -> bool:
+        return self._version != version
+
+    def follow(self, command_id: str, after: int, heartbeat_s: float) -> Iterator[Event | None]:
+        """Events after `after`, then new ones as they come; None every `heartbeat_s` of
+        silence; ends after the `end` event."""
+        self.get(command_id)
+        while True:
+            with self._changed:
+                seen = self._version
+            events = self.store.events_after(command_id, after)
+            for event in events:
+                yield event
+                after = event[0]
+                if event[1] == "end":
+                    return
+            if events:
+                continue
+            with self._changed:
+                if not self._changed.wait_for(partial(self._moved_since, seen), timeout=heartbeat_s):
+                    yield None
+
+
+class _Output:
+    """Turns process output into events: agent lines parsed into `agent` events, the rest as
+    `output`; everything past the cap dropped after one truncation marker."""
+
+    def __init__(self, service: CommandService, command_id: str, provider: AgentProvider | None) -> None:
+        self.service = service
+        self.command_id = command_id
+        self.provider = provider
+        self.partial = ""
+        self.total = 0
+        self.truncated = False
+        self.lock = threading.Lock()
+
+    def chunk(self, stream: Literal["stdout", "stderr"], text: str) -> None:
+        with self.lock:
+            if self.truncated:
+                return
+            size = len(text.encode())
+            if self.total + size > self.service.output_cap:
+                self.truncated = True
+                cap = self.service.output_cap
+                marker = {
+                    "stream": stream,
+                    "data": f"\n[rdev: output truncated at {cap} bytes]\n",
+                    "truncated": True,
+                }
+                self.service.store.mark_truncated(self.command_id)
+                self.service._append(self.command_id, [("output", marker)], 0)
+                return
+            self.total += size
+            events = (
+                self._parse(text)
+                if stream == "stdout" and self.provider
+                else [("output", {"stream": stream, "data": text})]
+            )
+            if events:
+                self.service._append(self.command_id, events, size)
+
+    def _parse(self, text: str) -> list[tuple[str, dict[str, Any]]]:
+        assert self.provider is not None
+        lines = (self.partial + text).split("\n")
+        self.partial = lines.pop()
+        events: list[tuple[str, dict[str, Any]]] = []
+        plain = []
+        for line in lines:
+            parsed = self.provider.parse(line)
+            if parsed is None:
+                plain.append(line + "\n")
+                continue
+            if plain:
+                events.append(("output", {"stream": "stdout", "data": "".join(plain)}))
+                plain = []
+            events.append(("agent", parsed))
+        if plain:
+            events.append(("output", {"stream": "stdout", "data": "".join(plain)}))
+        return events
+
+    def close(self) -> None:
+        with self.lock:
+            if self.partial and not self.truncated:
+                self.service._append(
+                    self.command_id, [("output", {"stream": "stdout", "data": self.partial})], 0
+                )
+            self.partial = ""

@@ -1,0 +1,339 @@
+"""The work queue's use cases (submit, claim, heartbeat, complete, fail, cancel, retry, reap,
+stats, the worker registry) and the embedded workers: threads in the server that run the item
+types with a registered handler (spec/rdev-api.md "Work items")."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from rdev_api.domain.errors import Conflict, NotFound, ProjectForbidden
+from rdev_api.domain.keys import KeyGrant
+from rdev_api.domain.work import DEFAULT_MAX_ATTEMPTS
+from rdev_api.logging import (
+    FIELD_ERROR,
+    FIELD_STATUS,
+    FIELD_WORK_ID,
+    FIELD_WORKER_ID,
+    get_logger,
+    log_context,
+)
+from rdev_api.ports.clock import Clock
+from rdev_api.ports.work import WorkerStore, WorkStore
+
+STATS_WINDOW_S: Final = 300.0  # "finished in the last 5 minutes"
+IDLE_WAIT_S: Final = 1.0  # an idle embedded worker re-polls this often (a submit wakes it sooner)
+ERROR_WAIT_S: Final = 1.0  # pause of a worker loop after the store failed
+
+log = get_logger("queue")
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler for a failure that retrying cannot fix: the item becomes `failed`."""
+
+
+@dataclass
+class WorkJob:
+    """What a handler gets: the claimed item, and an event set when its lease is lost (the
+    item was cancelled or went to another worker): the handler should stop."""
+
+    item: dict[str, Any]
+    lease_lost: threading.Event = field(default_factory=threading.Event)
+
+
+Handler = Callable[[WorkJob], Any]
+
+
+@dataclass(frozen=True)
+class WorkRequest:
+    type: str
+    payload: dict[str, Any]
+    project: str | None = None
+    priority: int = 0
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    run_after: datetime | None = None
+
+
+def _scope(grant: KeyGrant | None) -> list[str] | None:
+    """The projects a caller is limited to; None when it may see every item."""
+    if grant is None or grant.is_admin or grant.all_projects:
+        return None
+    return list(grant.projects)
+
+
+def _require_visible(item: dict[str, Any], grant: KeyGrant | None) -> None:
+    if _scope(grant) is None:
+        return
+    assert grant is not None
+    if item["project"] is None:
+        raise ProjectForbidden(f"work item {item['id']} belongs to no project and this key is restricted")
+    grant.require_project(item["project"])
+
+
+class WorkService:
+    def __init__(self, items: WorkStore, workers: WorkerStore, clock: Clock, lease_s: float) -> None:
+        self.items = items
+        self.workers = workers
+        self.clock = clock
+        self.lease_s = lease_s
+        self.handlers: dict[str, Handler] = {}
+        self._submitted = threading.Condition()
+
+    def register_handler(self, type_: str, handler: Handler) -> None:
+        """Embedded workers run items of `type_` with `handler` (its return value is the result)."""
+        self.handlers[type_] = handler
+        self.wake()
+
+    # --- items ---------------------------------------------------------------------------
+
+    def submit(self, request: WorkRequest, grant: KeyGrant | None) -> dict[str, Any]:
+        if request.project is not None and grant is not None:
+            grant.require_project(request.project)
+        elif request.project is None and _scope(grant) is not None:
+            raise ProjectForbidden("this key is restricted to projects: submit the item to one of them")
+        now = self.clock.now()
+        item = self.items.insert(
+            {
+                "id": f"wi_{secrets.token_hex(8)}",
+                "type": request.type,
+                "project": request.project,
+                "payload": request.payload,
+                "priority": request.priority,
+                "max_attempts": request.max_attempts,
+                "run_after": max(request.run_after or now, now),
+                "created_at": now,
+            }
+        )
+        self.wake()
+        return item
+
+    def get(self, item_id: str, grant: KeyGrant | None) -> dict[str, Any]:
+        item = self.items.get(item_id)
+        if item is None:
+            raise NotFound(f"no work item {item_id}")
+        _require_visible(item, grant)
+        return item
+
+    def list_items(
+        self,
+        status: str | None,
+        type_: str | None,
+        project: str | None,
+        grant: KeyGrant | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        projects = _scope(grant)
+        if project is not None:
+            if grant is not None:
+                grant.require_project(project)
+            projects = [project]
+        return self.items.list_items(status, type_, projects, limit, cursor)
+
+    def cancel(self, item_id: str, grant: KeyGrant | None) -> dict[str, Any]:
+        self.get(item_id, grant)
+        return self.items.cancel(item_id, self.clock.now())
+
+    def retry(self, item_id: str, grant: KeyGrant | None) -> dict[str, Any]:
+        self.get(item_id, grant)
+        item = self.items.retry(item_id, self.clock.now())
+        self.wake()
+        return item
+
+    def stats(self) -> dict[str, Any]:
+        return self.items.stats(self.clock.now(), STATS_WINDOW_S)
+
+    def reap(self) -> list[dict[str, Any]]:
+        """Put items whose lease expired back in the queue (or dead when spent)."""
+        reaped = self.items.reap(self.clock.now())
+        if reaped:
+            self.wake()
+        return reaped
+
+    # --- the worker protocol --------------------------------------------------------------
+
+    def claim(
+        self, worker_id: str, types: list[str], lease_s: float | None = None, grant: KeyGrant | None = None
+    ) -> dict[str, Any] | None:
+        if not types:
+            return None
+        return self.items.claim(
+            worker_id, sorted(set(types)), lease_s or self.lease_s, self.clock.now(), _scope(grant)
+        )
+
+    def heartbeat(
+        self, item_id: str, worker_id: str | None, lease_s: float | None = None, grant: KeyGrant | None = None
+    ) -> dict[str, Any]:
+        self.get(item_id, grant)
+        return self.items.heartbeat(item_id, worker_id, lease_s or self.lease_s, self.clock.now())
+
+    def complete(
+        self, item_id: str, worker_id: str | None, result: Any, grant: KeyGrant | None = None
+    ) -> dict[str, Any]:
+        self.get(item_id, grant)
+        return self.items.complete(item_id, worker_id, result, self.clock.now())
+
+    def fail(
+        self, item_id: str, worker_id: str | None, error: str, retryable: bool, grant: KeyGrant | None = None
+    ) -> dict[str, Any]:
+        self.get(item_id, grant)
+        return self.items.fail(item_id, worker_id, error, retryable, self.clock.now())
+
+    def wake(self) -> None:
+        """Wake idle embedded workers: there may be something to claim."""
+        with self._submitted:
+            self._submitted.notify_all()
+
+    def wait_for_work(self, timeout: float) -> None:
+        with self._submitted:
+            self._submitted.wait(timeout)
+
+    # --- the worker registry --------------------------------------------------------------
+
+    def register_worker(
+        self, worker_id: str | None, name: str | None, types: list[str], embedded: bool = False
+    ) -> dict[str, Any]:
+        chosen = worker_id or f"w_{secrets.token_hex(6)}"
+        return self.workers.register(chosen, name, types, embedded, self.clock.now())
+
+    def get_worker(self, worker_id: str) -> dict[str, Any]:
+        found = self.workers.get(worker_id)
+        if found is None:
+            raise NotFound(f"no worker {worker_id}")
+        return found
+
+    def list_workers(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        return self.workers.list(limit, cursor)
+
+    def worker_heartbeat(self, worker_id: str) -> dict[str, Any]:
+        return self._set_worker(worker_id, None)
+
+    def drain_worker(self, worker_id: str) -> dict[str, Any]:
+        """The worker finishes what it holds and claims nothing new."""
+        return self._set_worker(worker_id, "draining")
+
+    def remove_worker(self, worker_id: str) -> None:
+        if not self.workers.remove(worker_id):
+            raise NotFound(f"no worker {worker_id}")
+
+    def _set_worker(self, worker_id: str, status: str | None) -> dict[str, Any]:
+        found = self.workers.set_status(worker_id, status, self.clock.now())
+        if found is None:
+            raise NotFound(f"no worker {worker_id}: register it with POST /workers")
+        return found
+
+
+class EmbeddedWorkers:
+    """`count` worker threads claiming the types that have a handler, one heartbeat thread
+    renewing their leases every lease/3, and a reaper putting expired leases back."""
+
+    def __init__(self, service: WorkService, count: int, reaper_interval_s: float) -> None:
+        self.service = service
+        self.count = count
+        self.reaper_interval_s = reaper_interval_s
+        self.worker_ids = [f"{socket.gethostname()}-embedded-{n}" for n in range(1, count + 1)]
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running: dict[str, tuple[str, WorkJob]] = {}  # item id → (worker id, job)
+        self._guard = threading.Lock()
+
+    def start(self) -> None:
+        """Reap leases left by a previous server, register the workers, start the threads."""
+        self._stop.clear()
+        self.service.reap()
+        types = sorted(self.service.handlers)
+        loops: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = [
+            ("work-reaper", self._reaper, ()),
+            ("work-heartbeat", self._heartbeats, ()),
+        ]
+        for worker_id in self.worker_ids:
+            self.service.register_worker(worker_id, "embedded", types, embedded=True)
+            loops.append((worker_id, self._work, (worker_id,)))
+        for name, target, args in loops:
+            thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float) -> None:
+        """Stop claiming, let running handlers finish within `timeout`, mark the workers gone.
+        Items still running then keep their lease and go back to the queue when it expires."""
+        self._stop.set()
+        self.service.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+        still = [t.name for t in self._threads if t.is_alive()]
+        if still:
+            log.warning("embedded workers still busy at stop", extra={"threads": still})
+        self._threads.clear()
+        for worker_id in self.worker_ids:
+            self.service.workers.set_status(worker_id, "gone", self.service.clock.now())
+
+    def _work(self, worker_id: str) -> None:
+        while not self._stop.is_set():
+            types = sorted(self.service.handlers)
+            try:
+                item = self.service.claim(worker_id, types) if types else None
+            except Exception as err:  # the loop is the boundary: log once, pause, go on
+                log.error("claim failed", extra={FIELD_WORKER_ID: worker_id, FIELD_ERROR: repr(err)})
+                self._stop.wait(ERROR_WAIT_S)
+                continue
+            if item is None:
+                self.service.wait_for_work(IDLE_WAIT_S)
+            else:
+                self._run(worker_id, item)
+
+    def _run(self, worker_id: str, item: dict[str, Any]) -> None:
+        job = WorkJob(item)
+        with self._guard:
+            self._running[item["id"]] = (worker_id, job)
+        try:
+            with log_context(work_id=item["id"], project_id=item["project"]):
+                self._settle(worker_id, job)
+        finally:
+            with self._guard:
+                self._running.pop(item["id"], None)
+
+    def _settle(self, worker_id: str, job: WorkJob) -> None:
+        item_id = job.item["id"]
+        try:
+            try:
+                result = self.service.handlers[job.item["type"]](job)
+            except PermanentFailure as err:
+                log.warning("work item failed for good", extra={FIELD_ERROR: str(err)})
+                self.service.fail(item_id, worker_id, str(err), retryable=False)
+            except Exception as err:  # a handler's failure is the item's, not the worker's
+                log.warning("work item failed", exc_info=err)
+                self.service.fail(item_id, worker_id, f"{type(err).__name__}: {err}", retryable=True)
+            else:
+                self.service.complete(item_id, worker_id, result)
+        except (Conflict, NotFound) as lost:
+            log.info("lease lost: the outcome is dropped", extra={FIELD_ERROR: lost.message})
+        except Exception as err:  # the store failed: the lease will expire and the item rerun
+            log.error("could not record the outcome", exc_info=err)
+
+    def _heartbeats(self) -> None:
+        while not self._stop.wait(self.service.lease_s / 3):
+            with self._guard:
+                running = list(self._running.items())
+            for item_id, (worker_id, job) in running:
+                try:
+                    self.service.heartbeat(item_id, worker_id)
+                except (Conflict, NotFound):
+                    job.lease_lost.set()
+                except Exception as err:  # retried at the next beat, well within the lease
+                    log.error("heartbeat failed", extra={FIELD_WORKER_ID: worker_id, FIELD_ERROR: repr(err)})
+
+    def _reaper(self) -> None:
+        while not self._stop.wait(self.reaper_interval_s):
+            try:
+                reaped = self.service.reap()
+            except Exception as err:  # retried at the next interval
+                log.error("reaping expired leases failed", extra={FIELD_ERROR: repr(err)})
+                continue
+            for item in reaped:
+                log.info("lease expired", extra={FIELD_WORK_ID: item["id"], FIELD_STATUS: item["status"]})
