@@ -6,27 +6,45 @@
    on a loopback port, run by the embedded workers with a `noop` handler; timed from the first
    submit until every item succeeded; lost items and double claims counted.
 
-Medians of --runs runs. Run:
+Part 2, against the server as a real process (`python -m rdev_cli server start`, its admin key
+read from the CLI profile in a temp RDEV_CONFIG_DIR), with the per-key rate limit lifted:
 
-    python benchmarks/api_bench.py [--items 2000] [--ceiling-items 5000] [--runs 3]
+3. The queue end to end: --queue-items no-op `command` items (`true`) submitted through
+   `POST /work`, run by the embedded workers plus --external-workers `rdev worker run`
+   processes; items/s from the first submit until all succeeded; lost items and double claims
+   (an item claimed more than once: attempts > 1).
+4. Output: a command printing --output-lines lines of 40 bytes, followed over SSE by one
+   follower (lines/s, complete and in order) and by --followers concurrent ones (total lines/s).
+5. `GET /projects` with --projects projects under --clients concurrent clients: p50 and p99.
+
+Medians of --runs runs. Run (--parts picks some; small sizes for a quick check):
+
+    python benchmarks/api_bench.py [--items 2000] [--ceiling-items 5000] [--runs 3] [--parts 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+import yaml
 
 from rdev_api.adapters.sqlite.database import Database
 from rdev_api.adapters.sqlite.work import SqliteWorkStore, ts
@@ -36,6 +54,8 @@ from rdev_api.services.work import WorkJob
 from rdev_api.timeouts import TIMEOUT_STANDARD
 
 GOAL_END_TO_END = 300.0  # items/s
+GOAL_ONE_FOLLOWER = 20_000.0  # lines/s
+GOAL_TEN_FOLLOWERS = 100_000.0  # lines/s in total
 DEADLINE_S = 300.0  # one end-to-end run gives up after this
 
 
@@ -128,33 +148,295 @@ def _all(client: httpx.Client, status: str) -> list[dict[str, Any]]:
     return found
 
 
+# --- part 2: the server as a real process ----------------------------------------------------
+
+RDEV = [sys.executable, "-m", "rdev_cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """`python -m rdev_cli server start` on a free loopback port with its data dir and the CLI
+    profile in `scratch`; the admin key comes from the profile it writes."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.env = {
+            **os.environ,
+            "RDEV_CONFIG_DIR": str(scratch / "config"),
+            "RDEV_RATE_LIMIT": "1000000",
+        }
+        for name in ("RDEV_API_URL", "RDEV_API_KEY", "RDEV_DATA_DIR"):
+            self.env.pop(name, None)
+        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.log = open(scratch / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                *RDEV,
+                "server",
+                "start",
+                "--data-dir",
+                str(scratch / "data"),
+                "--port",
+                self.url.rsplit(":", 1)[1],
+            ],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + TIMEOUT_STANDARD
+        while not self._healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"the server did not start; see {scratch / 'server.log'}")
+            time.sleep(0.05)
+        profile = yaml.safe_load((scratch / "config" / "config.yaml").read_text(encoding="utf-8"))
+        self.token = str(profile["profiles"]["local"]["api_key"])
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=TIMEOUT_STANDARD).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": self.token}, timeout=TIMEOUT_STANDARD)
+
+    def stop(self) -> None:
+        _end(self.process)
+        self.log.close()
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(TIMEOUT_STANDARD)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _project(client: httpx.Client, name: str) -> str:
+    answer = client.post("/projects", json={"name": name})
+    if answer.status_code != 201:
+        raise SystemExit(f"cannot create project {name}: {answer.text}")
+    return str(answer.json()["id"])
+
+
+def queue_with_workers(
+    live: LiveServer, items: int, externals: int, concurrency: int, submitters: int
+) -> dict[str, float]:
+    """Items/s of `true` commands through the embedded and `externals` external workers."""
+    workdir = live.scratch / f"checkout-{time.monotonic_ns()}"
+    workdir.mkdir()
+    with live.client() as client, ExitStack() as stack:
+        project = _project(client, f"queue-{time.monotonic_ns()}")
+        before = {w["id"] for w in client.get("/workers?limit=1000").json()}
+        workers = []
+        options = ["--concurrency", str(concurrency), "--worker-id"]
+        for n in range(externals):
+            log = stack.enter_context(open(workdir / f"worker-{n}.log", "wb"))
+            workers.append(
+                subprocess.Popen(
+                    [*RDEV, "worker", "run", "--workdir", str(workdir), *options, f"bench-{project}-{n}"],
+                    env=live.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            stack.callback(_end, workers[-1])
+        deadline = time.monotonic() + TIMEOUT_STANDARD
+        while len({w["id"] for w in client.get("/workers?limit=1000").json()} - before) < externals:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the external workers did not register; see {workdir}/worker-*.log")
+            time.sleep(0.05)
+        baseline = _finished(client)
+        body = {"type": "command", "payload": {"project": project, "kind": "shell", "argv": ["true"]}}
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=submitters) as pool:
+            answers = list(pool.map(lambda _: client.post("/work", json=body), range(items)))
+        submitted = {a.json()["id"] for a in answers if a.status_code == 201}
+        deadline = time.monotonic() + DEADLINE_S
+        while _finished(client) - baseline < len(submitted) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        succeeded = [i for i in _all(client, "succeeded") if i["id"] in submitted]
+    by_external = sum(1 for i in succeeded if str(i["worker_id"]).startswith(f"bench-{project}-"))
+    return {
+        "items_per_s": len(succeeded) / elapsed,
+        "lost": float(items - len(succeeded)),
+        "double_claims": float(sum(1 for i in succeeded if i["attempts"] > 1)),
+        "external_share": by_external / max(len(succeeded), 1),
+    }
+
+
+def _finished(client: httpx.Client) -> int:
+    counts = client.get("/work/stats").json()["by_status"]
+    return sum(counts.get(status, 0) for status in ("succeeded", "failed", "dead", "cancelled"))
+
+
+def _follow(live: LiveServer, command_id: str) -> list[str]:
+    """Every stdout line of the command, from its SSE stream."""
+    chunks: list[str] = []
+    event = ""
+    with (
+        live.client() as client,
+        client.stream("GET", f"/commands/{command_id}/events", timeout=DEADLINE_S) as response,
+    ):
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "output":
+                chunks.append(json.loads(line[6:])["data"])
+    return "".join(chunks).splitlines()
+
+
+def output_followers(live: LiveServer, project: str, lines: int, followers: int) -> dict[str, float]:
+    """Lines/s of a `seq` of `lines` 40-byte lines to `followers` concurrent SSE followers
+    (in total); whether every follower got every line in order."""
+    expected = [f"{n:039d}" for n in range(1, lines + 1)]
+    with live.client() as client:
+        started = time.perf_counter()
+        answer = client.post(
+            f"/projects/{project}/commands",
+            json={"kind": "shell", "argv": ["seq", "-f", "%039.0f", "1", str(lines)]},
+        )
+        if answer.status_code != 202:
+            raise SystemExit(f"cannot start the output command: {answer.text}")
+        command_id = answer.json()["id"]
+        with ThreadPoolExecutor(max_workers=followers) as pool:
+            got = list(pool.map(lambda _: _follow(live, command_id), range(followers)))
+        elapsed = time.perf_counter() - started
+    return {"lines_per_s": lines * followers / elapsed, "complete": float(all(g == expected for g in got))}
+
+
+def list_projects_latency(live: LiveServer, projects: int, clients: int, requests: int) -> dict[str, float]:
+    """p50 and p99 (ms) of `GET /projects` with `projects` projects and `clients` clients."""
+    with live.client() as client:
+        have = len(client.get("/projects?limit=100").json())
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda n: _project(client, f"listed-{n}"), range(have, projects)))
+
+    def one_client(_: int) -> list[float]:
+        times = []
+        with live.client() as own:
+            for _ in range(requests):
+                started = time.perf_counter()
+                answer = own.get("/projects?limit=100")
+                times.append((time.perf_counter() - started) * 1000)
+                if answer.status_code != 200 or len(answer.json()) < min(projects, 100):
+                    raise SystemExit(f"GET /projects answered {answer.status_code}")
+        return times
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        times = sorted(t for batch in pool.map(one_client, range(clients)) for t in batch)
+    return {"p50_ms": times[len(times) // 2], "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))]}
+
+
+def _row(label: str, values: list[float], goal: str = "", digits: int = 0) -> None:
+    runs = " ".join(f"{v:.{digits}f}" for v in values)
+    print(f"{label:44} {statistics.median(values):10.{digits}f}  {runs}{goal}")
+
+
+def part_two(args: argparse.Namespace, parts: set[str]) -> bool:
+    """Parts 3-5 against one server process; False when an item was lost or ran twice, or a
+    follower missed output."""
+    ok = True
+    with tempfile.TemporaryDirectory() as scratch:
+        live = LiveServer(Path(scratch))
+        try:
+            if "3" in parts:
+                results = [
+                    queue_with_workers(
+                        live,
+                        args.queue_items,
+                        args.external_workers,
+                        args.worker_concurrency,
+                        args.submitters,
+                    )
+                    for _ in range(args.runs)
+                ]
+                _row(
+                    f"queue: embedded + {args.external_workers} external (items/s)",
+                    [r["items_per_s"] for r in results],
+                    f"  (goal >= {GOAL_END_TO_END:.0f})",
+                )
+                _row("  share run by external workers", [r["external_share"] for r in results], digits=2)
+                lost = sum(r["lost"] for r in results)
+                doubles = sum(r["double_claims"] for r in results)
+                print(f"{'  lost items, double claims (all runs)':44} {lost:>4.0f} {doubles:>5.0f}")
+                ok = ok and not lost and not doubles
+            if "4" in parts:
+                with live.client() as client:
+                    project = _project(client, "output")
+                for followers, goal in ((1, GOAL_ONE_FOLLOWER), (args.followers, GOAL_TEN_FOLLOWERS)):
+                    results = [
+                        output_followers(live, project, args.output_lines, followers)
+                        for _ in range(args.runs)
+                    ]
+                    _row(
+                        f"output to {followers} follower(s) (lines/s total)",
+                        [r["lines_per_s"] for r in results],
+                        f"  (goal >= {goal:.0f}; complete and in order: "
+                        + ("yes)" if all(r["complete"] for r in results) else "NO)"),
+                    )
+                    ok = ok and all(r["complete"] for r in results)
+            if "5" in parts:
+                results = [
+                    list_projects_latency(live, args.projects, args.clients, args.requests)
+                    for _ in range(args.runs)
+                ]
+                label = f"GET /projects, {args.projects} projects, {args.clients} clients"
+                _row(f"{label} p50 (ms)", [r["p50_ms"] for r in results], digits=1)
+                _row(f"{label} p99 (ms)", [r["p99_ms"] for r in results], digits=1)
+        finally:
+            live.stop()
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="1,2,3,4,5", help="which measures to run (comma-separated)")
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--ceiling-items", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--submitters", type=int, default=8, help="concurrent HTTP submitters")
+    parser.add_argument("--queue-items", type=int, default=2000)
+    parser.add_argument("--external-workers", type=int, default=4)
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="--concurrency of each")
+    parser.add_argument("--output-lines", type=int, default=200_000)
+    parser.add_argument("--followers", type=int, default=10)
+    parser.add_argument("--projects", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=50, help="GET /projects per client")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
 
     print(f"{'measure':44} {'median':>10}  runs")
-    for synchronous in ("NORMAL", "FULL"):
-        rates = [claim_ceiling(args.ceiling_items, synchronous) for _ in range(args.runs)]
-        label = f"claim ceiling, synchronous={synchronous} (items/s)"
-        print(f"{label:44} {statistics.median(rates):10.0f}  " + " ".join(f"{r:.0f}" for r in rates))
-    results = [end_to_end(args.items, args.submitters) for _ in range(args.runs)]
-    rates = [r["items_per_s"] for r in results]
-    print(
-        f"{'HTTP submit -> embedded noop (items/s)':44} {statistics.median(rates):10.0f}  "
-        + " ".join(f"{r:.0f}" for r in rates)
-        + f"  (goal >= {GOAL_END_TO_END:.0f})"
-    )
-    lost = sum(r["lost"] for r in results)
-    doubles = sum(r["double_claims"] for r in results)
-    print(f"{'lost items, double claims (all runs)':44} {lost:>4.0f} {doubles:>5.0f}")
-    print(
-        f"(medians of {args.runs} runs; {args.items} items end to end, {args.ceiling_items} for the ceiling)"
-    )
-    return 1 if lost or doubles else 0
+    lost = doubles = 0.0
+    if "1" in parts:
+        for synchronous in ("NORMAL", "FULL"):
+            rates = [claim_ceiling(args.ceiling_items, synchronous) for _ in range(args.runs)]
+            _row(f"claim ceiling, synchronous={synchronous} (items/s)", rates)
+    if "2" in parts:
+        results = [end_to_end(args.items, args.submitters) for _ in range(args.runs)]
+        _row(
+            "HTTP submit -> embedded noop (items/s)",
+            [r["items_per_s"] for r in results],
+            f"  (goal >= {GOAL_END_TO_END:.0f})",
+        )
+        lost = sum(r["lost"] for r in results)
+        doubles = sum(r["double_claims"] for r in results)
+        print(f"{'lost items, double claims (all runs)':44} {lost:>4.0f} {doubles:>5.0f}")
+    ok = part_two(args, parts) if parts & {"3", "4", "5"} else True
+    print(f"(medians of {args.runs} runs; sizes: see --help)")
+    return 1 if lost or doubles or not ok else 0
 
 
 if __name__ == "__main__":

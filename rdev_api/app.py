@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from pydantic_core import to_jsonable_python
 
 from rdev_api.adapters.agents.providers import default_providers
 from rdev_api.adapters.clock import SystemClock
@@ -23,6 +25,7 @@ from rdev_api.adapters.sqlite.credentials import SqliteCredentialStore
 from rdev_api.adapters.sqlite.database import DATABASE_FILE, Database
 from rdev_api.adapters.sqlite.keys import SqliteKeyStore
 from rdev_api.adapters.sqlite.projects import SqliteProjectStore
+from rdev_api.adapters.sqlite.sdlc_events import SqliteSdlcEventStore
 from rdev_api.adapters.sqlite.webhooks import SqliteWebhookStore
 from rdev_api.adapters.sqlite.work import SqliteWorkStore
 from rdev_api.adapters.sqlite.workers import SqliteWorkerStore
@@ -35,8 +38,10 @@ from rdev_api.http.routers import (
     audit,
     commands,
     credentials,
+    features,
     keys,
     projects,
+    sdlc_events,
     system,
     webhooks,
     work,
@@ -49,6 +54,8 @@ from rdev_api.services.commands import CommandService
 from rdev_api.services.credentials import CredentialService
 from rdev_api.services.keys import KeyService
 from rdev_api.services.projects import ProjectService
+from rdev_api.services.sdlc import SdlcService
+from rdev_api.services.sdlc_work import sdlc_handler
 from rdev_api.services.webhooks import DeliveryPolicy, WebhookService
 from rdev_api.services.work import EmbeddedWorkers, WorkService
 from rdev_api.timeouts import TIMEOUT_LOOKUP, TIMEOUT_MAINTENANCE, TIMEOUT_QUICK_OP
@@ -66,6 +73,7 @@ class Services:
     work: WorkService
     embedded_workers: EmbeddedWorkers
     commands: CommandService
+    sdlc: SdlcService
 
     def start_background(self) -> None:
         """The server's background work: embedded workers, webhook deliveries."""
@@ -108,6 +116,10 @@ def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
         get_env_int("RDEV_COMMAND_OUTPUT_CAP", minimum=1024),
     )
     work_service.register_handler("command", command_handler(command_service))
+    work_service.register_handler("sdlc", sdlc_handler(command_service, projects_service))
+    webhook_service = _webhook_service(db, box, clock, loopback_bind)
+    command_service.on_finished = _emitter(webhook_service, lambda c: ("command.finished", {"command": c}))
+    work_service.on_finished = _emitter(webhook_service, lambda i: (f"work.{i['status']}", {"work_item": i}))
     return Services(
         db=db,
         keys=KeyService(SqliteKeyStore(db), clock),
@@ -115,7 +127,7 @@ def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
         rate_limiter=RateLimiter(rate=rate, burst=max(rate * 2, 1)),
         credentials=CredentialService(credential_store, box, clock),
         projects=projects_service,
-        webhooks=_webhook_service(db, box, clock, loopback_bind),
+        webhooks=webhook_service,
         work=work_service,
         embedded_workers=EmbeddedWorkers(
             work_service,
@@ -123,7 +135,30 @@ def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
             get_env_duration("RDEV_REAPER_INTERVAL"),
         ),
         commands=command_service,
+        sdlc=SdlcService(
+            projects_service, SqliteSdlcEventStore(db), work_service, webhook_service.emit, clock
+        ),
     )
+
+
+def _emitter(
+    webhooks: WebhookService, event_of: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
+) -> Callable[[dict[str, Any]], None]:
+    """A finished command or work item becomes a webhook; a failure to store it is logged by
+    the thread that finished the work (the work itself stands)."""
+    log = get_logger("webhooks")
+
+    def emit(resource: dict[str, Any]) -> None:
+        event, payload = event_of(resource)
+        try:
+            webhooks.emit(event, to_jsonable_python(payload))
+        except Exception as err:
+            log.error(
+                "could not queue a webhook",
+                extra={FIELD_ERROR: f"{type(err).__name__}: {err}", "event": event},
+            )
+
+    return emit
 
 
 def _command_environment() -> dict[str, str]:
@@ -176,7 +211,19 @@ def create_app(services: Services) -> FastAPI:
     app.state.version = __version__
     app.state.started = time.monotonic()
     install_error_handlers(app)
-    for module in (system, keys, audit, webhooks, work, workers, projects, credentials, commands):
+    for module in (
+        system,
+        keys,
+        audit,
+        webhooks,
+        work,
+        workers,
+        projects,
+        credentials,
+        commands,
+        features,
+        sdlc_events,
+    ):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -11,7 +11,7 @@ from typing import Any
 from rdev_cli.errors import EXIT_CODES_HELP, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
 # first word → module holding its typer app; groups arrive here as they are built
-GROUPS = {"templates": "rdev_cli.templates", "server": "rdev_cli.server"}
+GROUPS = {"templates": "rdev_cli.templates", "server": "rdev_cli.server", "worker": "rdev_cli.worker"}
 VALUE_OPTIONS = {"-o", "--output", "--profile"}
 
 

@@ -17,7 +17,7 @@ POLL_S = 0.2
 def command_handler(commands: CommandService) -> Any:
     def handle(job: WorkJob) -> dict[str, Any]:
         payload = dict(job.item["payload"])
-        project = payload.pop("project", None) or job.item.get("project_id")
+        project = payload.pop("project", None) or job.item.get("project")
         if not project:
             raise PermanentFailure("a command item needs a project (item project or payload.project)")
         try:

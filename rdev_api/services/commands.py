@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, Literal
 
@@ -42,6 +42,8 @@ class CommandService:
         self._threads: dict[str, threading.Thread] = {}
         self._changed = threading.Condition()
         self._version = 0
+        # told of every finished command (the app turns it into a `command.finished` webhook)
+        self.on_finished: Callable[[dict[str, Any]], None] | None = None
 
     # -- starting and ending -------------------------------------------------------------------
 
@@ -132,6 +134,8 @@ class CommandService:
         )
         self._append(command_id, [("status", {"status": status}), ("end", end)], 0)
         self._threads.pop(command_id, None)
+        if self.on_finished is not None:
+            self.on_finished(self.get(command_id))
 
     def _append(self, command_id: str, events: list[tuple[str, dict[str, Any]]], output_bytes: int) -> None:
         self.store.append(command_id, events, self.clock.now(), output_bytes)

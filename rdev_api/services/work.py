@@ -83,6 +83,13 @@ class WorkService:
         self.lease_s = lease_s
         self.handlers: dict[str, Handler] = {}
         self._submitted = threading.Condition()
+        # told of every item that reached succeeded, failed or dead (the app emits webhooks)
+        self.on_finished: Callable[[dict[str, Any]], None] | None = None
+
+    def _finished(self, item: dict[str, Any]) -> dict[str, Any]:
+        if self.on_finished is not None and item.get("status") in ("succeeded", "failed", "dead"):
+            self.on_finished(item)
+        return item
 
     def register_handler(self, type_: str, handler: Handler) -> None:
         """Embedded workers run items of `type_` with `handler` (its return value is the result)."""
@@ -153,7 +160,7 @@ class WorkService:
         reaped = self.items.reap(self.clock.now())
         if reaped:
             self.wake()
-        return reaped
+        return [self._finished(item) for item in reaped]
 
     # --- the worker protocol --------------------------------------------------------------
 
@@ -176,13 +183,13 @@ class WorkService:
         self, item_id: str, worker_id: str | None, result: Any, grant: KeyGrant | None = None
     ) -> dict[str, Any]:
         self.get(item_id, grant)
-        return self.items.complete(item_id, worker_id, result, self.clock.now())
+        return self._finished(self.items.complete(item_id, worker_id, result, self.clock.now()))
 
     def fail(
         self, item_id: str, worker_id: str | None, error: str, retryable: bool, grant: KeyGrant | None = None
     ) -> dict[str, Any]:
         self.get(item_id, grant)
-        return self.items.fail(item_id, worker_id, error, retryable, self.clock.now())
+        return self._finished(self.items.fail(item_id, worker_id, error, retryable, self.clock.now()))
 
     def wake(self) -> None:
         """Wake idle embedded workers: there may be something to claim."""

@@ -7,6 +7,8 @@ import json
 from rdev_api.openapi import OUT, document, rendered
 
 OPEN = {"/health", "/version"}
+# Signed by the project's callback token instead of a key (X-Rdev-Signature): 401, no X-API-Key.
+SIGNED = {"/projects/{project_id}/sdlc/events"}
 
 
 def test_committed_openapi_matches_the_app() -> None:
@@ -19,6 +21,8 @@ def test_every_keyed_operation_documents_its_errors() -> None:
     spec = document()
     missing = []
     for path, operations in spec["paths"].items():
+        if path in SIGNED:
+            continue
         for method, operation in operations.items():
             codes = set(operation.get("responses", {}))
             if path not in OPEN and not {"401", "403", "429"} <= codes:

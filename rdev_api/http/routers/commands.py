@@ -45,7 +45,13 @@ def _visible(request: Request, principal: Principal, command_id: str) -> dict[st
     return command
 
 
-@router.post("/projects/{project_id}/commands", response_model=Command, status_code=202, responses=ERRORS)
+# argv (1000 strings) and env (100 values) can exceed the 1 MiB body limit.
+@router.post(
+    "/projects/{project_id}/commands",
+    response_model=Command,
+    status_code=202,
+    responses={**ERRORS, **error_responses(413)},
+)
 def start_command(
     request: Request, project_id: str, body: CommandRequest, principal: Executor
 ) -> dict[str, Any]:

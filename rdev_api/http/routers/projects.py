@@ -82,6 +82,7 @@ def create_project(request: Request, body: ProjectCreate, principal: Writer) -> 
     wanted = ProjectRequest(body.name, body.template, dict(body.variables), body.labels, body.credentials)
     project: Project = request.app.state.services.projects.create(wanted)
     _audit(request, principal, "project.create", project.id)
+    request.app.state.services.webhooks.emit("project.created", {"project": project.model_dump(mode="json")})
     log.info("project created", extra={FIELD_PROJECT_ID: project.id})
     return project
 
@@ -92,6 +93,7 @@ def delete_project(request: Request, project_id: str, principal: Writer) -> Resp
     principal.grant.require_project(project_id)
     request.app.state.services.projects.delete(project_id)
     _audit(request, principal, "project.delete", project_id)
+    request.app.state.services.webhooks.emit("project.deleted", {"project_id": project_id})
     log.info("project deleted", extra={FIELD_PROJECT_ID: project_id})
     return Response(status_code=204)
 
