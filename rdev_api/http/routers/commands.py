@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from rdev_api.domain.commands import CommandRequest
 from rdev_api.envutil import get_env_duration
-from rdev_api.http.auth import require
+from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
 from rdev_api.http.pagination import Cursor, Limit, link_next
 from rdev_api.services.keys import Principal
@@ -57,15 +57,8 @@ def start_command(
 ) -> dict[str, Any]:
     """Start a command in the project's workspace; follow it at /commands/{id}/events."""
     principal.grant.require_project(project_id)
-    services = request.app.state.services
-    command: dict[str, Any] = services.commands.submit(project_id, body)
-    services.audit.record(
-        principal.key.id,
-        f"command.start.{body.kind}",
-        command["id"],
-        request.state.request_id,
-        request.client.host if request.client else None,
-    )
+    command: dict[str, Any] = request.app.state.services.commands.submit(project_id, body)
+    audit(request, principal, f"command.start.{body.kind}", command["id"])
     return command
 
 
@@ -96,13 +89,7 @@ def cancel_command(request: Request, command_id: str, principal: Executor) -> di
     _visible(request, principal, command_id)
     services = request.app.state.services
     command: dict[str, Any] = services.commands.cancel(command_id)
-    services.audit.record(
-        principal.key.id,
-        "command.cancel",
-        command_id,
-        request.state.request_id,
-        request.client.host if request.client else None,
-    )
+    audit(request, principal, "command.cancel", command_id)
     return command
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rdev_api.domain.credentials import MAX_VALUE_BYTES, Credential
-from rdev_api.http.auth import client_ip, require
+from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
 from rdev_api.http.pagination import Cursor, Limit, link_next
 from rdev_api.services.keys import Principal
@@ -35,12 +35,6 @@ class RevealedCredential(BaseModel):
     value: str
 
 
-def _audit(request: Request, principal: Principal, action: str, target: str) -> None:
-    request.app.state.services.audit.record(
-        principal.key.id, action, target, request.state.request_id, client_ip(request)
-    )
-
-
 @router.get("", response_model=list[Credential], responses=ERRORS)
 def list_credentials(
     request: Request, response: Response, principal: Reader, limit: Limit = 100, cursor: Cursor = None
@@ -54,7 +48,7 @@ def list_credentials(
 def put_credential(request: Request, name: str, body: CredentialPut, principal: Writer) -> Credential:
     """Create the credential or replace its value; the name is [A-Za-z0-9_.-]{1,100}."""
     credential: Credential = request.app.state.services.credentials.put(name, body.value, body.description)
-    _audit(request, principal, "credential.put", name)
+    audit(request, principal, "credential.put", name)
     return credential
 
 
@@ -62,7 +56,7 @@ def put_credential(request: Request, name: str, body: CredentialPut, principal: 
 def delete_credential(request: Request, name: str, principal: Writer) -> Response:
     """Refused (CONFLICT, naming the projects) while the credential is bound to a project."""
     request.app.state.services.credentials.delete(name)
-    _audit(request, principal, "credential.delete", name)
+    audit(request, principal, "credential.delete", name)
     return Response(status_code=204)
 
 
@@ -70,5 +64,5 @@ def delete_credential(request: Request, name: str, principal: Writer) -> Respons
 def reveal_credential(request: Request, name: str, principal: Admin) -> RevealedCredential:
     """The decrypted value (audited)."""
     value = request.app.state.services.credentials.value(name)
-    _audit(request, principal, "credential.reveal", name)
+    audit(request, principal, "credential.reveal", name)
     return RevealedCredential(name=name, value=value)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from rdev_api.http.auth import client_ip, require
+from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
 from rdev_api.http.routers.work import WorkItem
 from rdev_api.logging import FIELD_PROJECT_ID, FIELD_WORK_ID, get_logger
@@ -62,12 +62,6 @@ def _actor(principal: Principal) -> str:
     return f"api:{principal.key.name or principal.key.id}"
 
 
-def _audit(request: Request, principal: Principal, action: str, target: str) -> None:
-    request.app.state.services.audit.record(
-        principal.key.id, action, target, request.state.request_id, client_ip(request)
-    )
-
-
 @router.get("", response_model=list[dict[str, Any]], responses=ERRORS)
 def list_features(
     request: Request,
@@ -88,7 +82,7 @@ def create_feature(
     """`sdlc feature create`: the new feature (in draft)."""
     principal.grant.require_project(project_id)
     feature = _sdlc(request).create(project_id, _actor(principal), body.slug, body.title, body.description)
-    _audit(request, principal, "feature.create", f"{project_id}/{body.slug}")
+    audit(request, principal, "feature.create", f"{project_id}/{body.slug}")
     return feature
 
 
@@ -113,7 +107,7 @@ def run_feature(
     """Queue an `sdlc` work item running `sdlc run <slug> --loop --max-steps N` in the workspace."""
     principal.grant.require_project(project_id)
     item = _sdlc(request).run(project_id, slug, body.max_steps, principal.grant)
-    _audit(request, principal, "feature.run", f"{project_id}/{slug}")
+    audit(request, principal, "feature.run", f"{project_id}/{slug}")
     log.info("feature run queued", extra={FIELD_PROJECT_ID: project_id, FIELD_WORK_ID: item["id"]})
     return item
 
@@ -131,7 +125,7 @@ def _move(
     moved = _sdlc(request).move_artifact(
         project_id, _actor(principal), slug, artifact, move, body.by, body.reason
     )
-    _audit(request, principal, f"feature.artifact.{move}", f"{project_id}/{slug}/{artifact}")
+    audit(request, principal, f"feature.artifact.{move}", f"{project_id}/{slug}/{artifact}")
     return moved
 
 

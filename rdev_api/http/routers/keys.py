@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rdev_api.domain.keys import ALL_PROJECTS, ApiKey
-from rdev_api.http.auth import require
+from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
 from rdev_api.http.pagination import Cursor, Limit, link_next
 from rdev_api.services.keys import KeyRequest, Principal
@@ -33,16 +33,6 @@ class KeyWithToken(ApiKey):
     token: str = Field(description="The key itself: shown once, store it now.")
 
 
-def _audit(request: Request, principal: Principal, action: str, target: str) -> None:
-    request.app.state.services.audit.record(
-        principal.key.id,
-        action,
-        target,
-        request.state.request_id,
-        request.client.host if request.client else None,
-    )
-
-
 @router.get("", response_model=list[ApiKey], responses=ERRORS)
 def list_keys(
     request: Request, response: Response, principal: Admin, limit: Limit = 100, cursor: Cursor = None
@@ -57,7 +47,7 @@ def create_key(request: Request, body: KeyCreate, principal: Admin) -> KeyWithTo
     """A key no broader than the caller's own (scopes and projects)."""
     wanted = KeyRequest(body.name, body.scopes, body.projects, body.allowed_ips, body.expires_at)
     key, token = request.app.state.services.keys.create(principal, wanted)
-    _audit(request, principal, "key.create", key.id)
+    audit(request, principal, "key.create", key.id)
     return KeyWithToken(**key.model_dump(), token=token)
 
 
@@ -71,7 +61,7 @@ def get_key(request: Request, key_id: str, principal: Admin) -> ApiKey:
 def revoke_key(request: Request, key_id: str, principal: Admin) -> ApiKey:
     """Revoke: the key stops working at once; the record stays for the audit trail."""
     key: ApiKey = request.app.state.services.keys.revoke(key_id)
-    _audit(request, principal, "key.revoke", key_id)
+    audit(request, principal, "key.revoke", key_id)
     return key
 
 
@@ -79,5 +69,5 @@ def revoke_key(request: Request, key_id: str, principal: Admin) -> ApiKey:
 def rotate_key(request: Request, key_id: str, principal: Admin) -> KeyWithToken:
     """A new secret for the key; the old one stops working."""
     key, token = request.app.state.services.keys.rotate(key_id)
-    _audit(request, principal, "key.rotate", key_id)
+    audit(request, principal, "key.rotate", key_id)
     return KeyWithToken(**key.model_dump(), token=token)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rdev_api.domain.projects import Project, project_id_for
-from rdev_api.http.auth import client_ip, require
+from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
 from rdev_api.http.pagination import Cursor, Limit, link_next
 from rdev_api.logging import FIELD_PROJECT_ID, get_logger
@@ -47,12 +47,6 @@ class Binding(BaseModel):
     credential: str = Field(min_length=1, max_length=100)
 
 
-def _audit(request: Request, principal: Principal, action: str, target: str) -> None:
-    request.app.state.services.audit.record(
-        principal.key.id, action, target, request.state.request_id, client_ip(request)
-    )
-
-
 @router.get("", response_model=list[Project], responses=ERRORS)
 def list_projects(
     request: Request, response: Response, principal: Reader, limit: Limit = 100, cursor: Cursor = None
@@ -81,7 +75,7 @@ def create_project(request: Request, body: ProjectCreate, principal: Writer) -> 
     principal.grant.require_project(project_id_for(body.name))
     wanted = ProjectRequest(body.name, body.template, dict(body.variables), body.labels, body.credentials)
     project: Project = request.app.state.services.projects.create(wanted)
-    _audit(request, principal, "project.create", project.id)
+    audit(request, principal, "project.create", project.id)
     request.app.state.services.webhooks.emit("project.created", {"project": project.model_dump(mode="json")})
     log.info("project created", extra={FIELD_PROJECT_ID: project.id})
     return project
@@ -92,7 +86,7 @@ def delete_project(request: Request, project_id: str, principal: Writer) -> Resp
     """Remove the project's workspace and rows."""
     principal.grant.require_project(project_id)
     request.app.state.services.projects.delete(project_id)
-    _audit(request, principal, "project.delete", project_id)
+    audit(request, principal, "project.delete", project_id)
     request.app.state.services.webhooks.emit("project.deleted", {"project_id": project_id})
     log.info("project deleted", extra={FIELD_PROJECT_ID: project_id})
     return Response(status_code=204)
@@ -103,7 +97,7 @@ def bind_credential(request: Request, project_id: str, env: str, body: Binding, 
     """Bind a credential to the environment variable `env` ([A-Z_][A-Z0-9_]*) of the project's commands."""
     principal.grant.require_project(project_id)
     project: Project = request.app.state.services.projects.bind(project_id, env, body.credential)
-    _audit(request, principal, "project.credential.bind", f"{project_id}/{env}")
+    audit(request, principal, "project.credential.bind", f"{project_id}/{env}")
     return project
 
 
@@ -111,5 +105,5 @@ def bind_credential(request: Request, project_id: str, env: str, body: Binding, 
 def unbind_credential(request: Request, project_id: str, env: str, principal: Writer) -> Project:
     principal.grant.require_project(project_id)
     project: Project = request.app.state.services.projects.unbind(project_id, env)
-    _audit(request, principal, "project.credential.unbind", f"{project_id}/{env}")
+    audit(request, principal, "project.credential.unbind", f"{project_id}/{env}")
     return project

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rdev_api.domain.webhooks import ALL_EVENTS, Delivery, Webhook
-from rdev_api.http.auth import require
+from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
 from rdev_api.http.pagination import Cursor, Limit, link_next
 from rdev_api.services.keys import Principal
@@ -55,16 +55,6 @@ class WebhookWithSecret(Webhook):
     )
 
 
-def _audit(request: Request, principal: Principal, action: str, target: str) -> None:
-    request.app.state.services.audit.record(
-        principal.key.id,
-        action,
-        target,
-        request.state.request_id,
-        request.client.host if request.client else None,
-    )
-
-
 @router.get("", response_model=list[Webhook], responses=READ_ERRORS)
 def list_webhooks(
     request: Request, response: Response, principal: Reader, limit: Limit = 100, cursor: Cursor = None
@@ -80,7 +70,7 @@ def create_webhook(request: Request, body: WebhookCreate, principal: Writer) -> 
     webhook, secret = request.app.state.services.webhooks.create(
         body.url, body.events, body.description, body.active
     )
-    _audit(request, principal, "webhook.create", webhook.id)
+    audit(request, principal, "webhook.create", webhook.id)
     return WebhookWithSecret(**webhook.model_dump(), secret=secret)
 
 
@@ -96,7 +86,7 @@ def update_webhook(request: Request, webhook_id: str, body: WebhookUpdate, princ
     webhook: Webhook = request.app.state.services.webhooks.update(
         webhook_id, body.model_dump(exclude_unset=True)
     )
-    _audit(request, principal, "webhook.update", webhook_id)
+    audit(request, principal, "webhook.update", webhook_id)
     return webhook
 
 
@@ -104,7 +94,7 @@ def update_webhook(request: Request, webhook_id: str, body: WebhookUpdate, princ
 def delete_webhook(request: Request, webhook_id: str, principal: Writer) -> Response:
     """The webhook and its deliveries."""
     request.app.state.services.webhooks.delete(webhook_id)
-    _audit(request, principal, "webhook.delete", webhook_id)
+    audit(request, principal, "webhook.delete", webhook_id)
     return Response(status_code=204)
 
 
@@ -127,7 +117,7 @@ def list_deliveries(
 def test_webhook(request: Request, webhook_id: str, principal: Writer) -> Delivery:
     """A `webhook.test` delivery to this webhook only."""
     delivery: Delivery = request.app.state.services.webhooks.test(webhook_id)
-    _audit(request, principal, "webhook.test", webhook_id)
+    audit(request, principal, "webhook.test", webhook_id)
     return delivery
 
 
@@ -140,5 +130,5 @@ def test_webhook(request: Request, webhook_id: str, principal: Writer) -> Delive
 def redeliver(request: Request, webhook_id: str, delivery_id: str, principal: Writer) -> Delivery:
     """A new delivery with the same event and payload."""
     delivery: Delivery = request.app.state.services.webhooks.redeliver(webhook_id, delivery_id)
-    _audit(request, principal, "webhook.redeliver", delivery_id)
+    audit(request, principal, "webhook.redeliver", delivery_id)
     return delivery

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from rdev_api.domain.work import DEFAULT_MAX_ATTEMPTS, WorkStatus
-from rdev_api.http.auth import require
+from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
 from rdev_api.http.pagination import Cursor, Limit, link_next
 from rdev_api.services.keys import Principal
@@ -102,16 +102,6 @@ def _work(request: Request) -> WorkService:
     return service
 
 
-def _audit(request: Request, principal: Principal, action: str, target: str) -> None:
-    request.app.state.services.audit.record(
-        principal.key.id,
-        action,
-        target,
-        request.state.request_id,
-        request.client.host if request.client else None,
-    )
-
-
 @router.get("", response_model=list[WorkItem], responses=ERRORS)
 def list_work(
     request: Request,
@@ -142,7 +132,7 @@ def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> dict[s
         body.type, body.payload, body.project, body.priority, body.max_attempts, body.run_after
     )
     item = _work(request).submit(wanted, principal.grant)
-    _audit(request, principal, "work.submit", item["id"])
+    audit(request, principal, "work.submit", item["id"])
     return item
 
 
@@ -157,7 +147,7 @@ def claim_work(request: Request, body: ClaimRequest, principal: Worker) -> Any:
     item = _work(request).claim(body.worker_id, body.types, body.lease_s, principal.grant)
     if item is None:
         return Response(status_code=204)
-    _audit(request, principal, "work.claim", item["id"])
+    audit(request, principal, "work.claim", item["id"])
     return item
 
 
@@ -170,7 +160,7 @@ def get_work(request: Request, item_id: str, principal: Reader) -> dict[str, Any
 def cancel_work(request: Request, item_id: str, principal: Writer) -> dict[str, Any]:
     """Queued or running items; the worker running it loses its lease."""
     item = _work(request).cancel(item_id, principal.grant)
-    _audit(request, principal, "work.cancel", item_id)
+    audit(request, principal, "work.cancel", item_id)
     return item
 
 
@@ -178,7 +168,7 @@ def cancel_work(request: Request, item_id: str, principal: Writer) -> dict[str, 
 def retry_work(request: Request, item_id: str, principal: Writer) -> dict[str, Any]:
     """A failed or dead item back in the queue, its attempts reset."""
     item = _work(request).retry(item_id, principal.grant)
-    _audit(request, principal, "work.retry", item_id)
+    audit(request, principal, "work.retry", item_id)
     return item
 
 
@@ -188,14 +178,14 @@ def heartbeat_work(
 ) -> dict[str, Any]:
     """Extend the lease; 409 when the caller does not hold it (any more)."""
     item = _work(request).heartbeat(item_id, body.worker_id, body.lease_s, principal.grant)
-    _audit(request, principal, "work.heartbeat", item_id)
+    audit(request, principal, "work.heartbeat", item_id)
     return item
 
 
 @router.post("/{item_id}/complete", response_model=WorkItem, responses=ERRORS)
 def complete_work(request: Request, item_id: str, body: CompleteRequest, principal: Worker) -> dict[str, Any]:
     item = _work(request).complete(item_id, body.worker_id, body.result, principal.grant)
-    _audit(request, principal, "work.complete", item_id)
+    audit(request, principal, "work.complete", item_id)
     return item
 
 
@@ -203,5 +193,5 @@ def complete_work(request: Request, item_id: str, body: CompleteRequest, princip
 def fail_work(request: Request, item_id: str, body: FailRequest, principal: Worker) -> dict[str, Any]:
     """Retryable: back to the queue after a backoff, `dead` after max_attempts; else `failed`."""
     item = _work(request).fail(item_id, body.worker_id, body.error, body.retryable, principal.grant)
-    _audit(request, principal, "work.fail", item_id)
+    audit(request, principal, "work.fail", item_id)
     return item

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from rdev_api.http.auth import require
+from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
 from rdev_api.http.pagination import Cursor, Limit, link_next
 from rdev_api.http.routers.work import TYPE_PATTERN
@@ -48,16 +48,6 @@ def _work(request: Request) -> WorkService:
     return service
 
 
-def _audit(request: Request, principal: Principal, action: str, target: str) -> None:
-    request.app.state.services.audit.record(
-        principal.key.id,
-        action,
-        target,
-        request.state.request_id,
-        request.client.host if request.client else None,
-    )
-
-
 @router.get("", response_model=list[WorkerInfo], responses=ERRORS)
 def list_workers(
     request: Request, response: Response, principal: Reader, limit: Limit = 100, cursor: Cursor = None
@@ -71,7 +61,7 @@ def list_workers(
 def register_worker(request: Request, body: WorkerRegister, principal: Worker) -> dict[str, Any]:
     """Register (or re-activate) a worker."""
     worker = _work(request).register_worker(body.id, body.name, body.types)
-    _audit(request, principal, "worker.register", worker["id"])
+    audit(request, principal, "worker.register", worker["id"])
     return worker
 
 
@@ -84,7 +74,7 @@ def get_worker(request: Request, worker_id: str, principal: Reader) -> dict[str,
 def heartbeat_worker(request: Request, worker_id: str, principal: Worker) -> dict[str, Any]:
     """A sign of life; the answer's status tells a worker whether it should drain."""
     worker = _work(request).worker_heartbeat(worker_id)
-    _audit(request, principal, "worker.heartbeat", worker_id)
+    audit(request, principal, "worker.heartbeat", worker_id)
     return worker
 
 
@@ -92,7 +82,7 @@ def heartbeat_worker(request: Request, worker_id: str, principal: Worker) -> dic
 def drain_worker(request: Request, worker_id: str, principal: Worker) -> dict[str, Any]:
     """The worker keeps what it holds and claims nothing new (claims answer 204)."""
     worker = _work(request).drain_worker(worker_id)
-    _audit(request, principal, "worker.drain", worker_id)
+    audit(request, principal, "worker.drain", worker_id)
     return worker
 
 
@@ -100,5 +90,5 @@ def drain_worker(request: Request, worker_id: str, principal: Worker) -> dict[st
 def remove_worker(request: Request, worker_id: str, principal: Worker) -> Response:
     """Forget the worker; items it still holds go back to the queue when their lease expires."""
     _work(request).remove_worker(worker_id)
-    _audit(request, principal, "worker.remove", worker_id)
+    audit(request, principal, "worker.remove", worker_id)
     return Response(status_code=204)
