@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from rdev_api.domain.errors import ValidationFailed
+from rdev_api.domain.timestamps import rfc3339
 from rdev_api.domain.work import backoff_seconds
 
 EVENTS: Final = (
@@ -97,7 +98,7 @@ def body_of(delivery: Delivery) -> bytes:
     document = {
         "id": delivery.id,
         "event": delivery.event,
-        "created_at": delivery.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": rfc3339(delivery.created_at),
         "data": delivery.payload,
     }
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()

@@ -11,8 +11,6 @@ from rdev_api.domain.commands import CommandRequest
 from rdev_api.services.commands import CommandService
 from rdev_api.services.work import PermanentFailure, WorkJob
 
-POLL_S = 0.2
-
 
 def command_handler(commands: CommandService) -> Any:
     def handle(job: WorkJob) -> dict[str, Any]:
@@ -25,12 +23,7 @@ def command_handler(commands: CommandService) -> Any:
         except ValidationError as err:
             raise PermanentFailure(f"invalid command payload: {err.errors()[0]['msg']}") from err
         command = commands.submit(project, request)
-        while True:
-            done = commands.wait(command["id"], POLL_S)
-            if done["status"] not in ("queued", "running"):
-                break
-            if job.lease_lost.is_set():
-                commands.cancel(command["id"])
+        done = commands.run_to_end(command["id"], job.lease_lost)
         result = {"command_id": command["id"], "status": done["status"], "exit_code": done["exit_code"]}
         if done["status"] != "succeeded":
             raise RuntimeError(f"command {command['id']} {done['status']} (exit code {done['exit_code']})")

@@ -92,6 +92,16 @@ class CommandService:
             thread.join(timeout)
         return self.get(command_id)
 
+    def run_to_end(self, command_id: str, stop: threading.Event, poll_s: float = 0.2) -> dict[str, Any]:
+        """Wait for a command to finish, cancelling it once `stop` is set (a work item's lease
+        lost); returns the finished record."""
+        while True:
+            done = self.wait(command_id, poll_s)
+            if done["status"] not in ("queued", "running"):
+                return done
+            if stop.is_set() and command_id in self._running:
+                self._running[command_id].cancel()
+
     def shutdown(self) -> None:
         """Cancel every running command and wait for their records to close."""
         for process in list(self._running.values()):

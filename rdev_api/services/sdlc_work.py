@@ -15,7 +15,6 @@ from rdev_api.services.commands import CommandService
 from rdev_api.services.projects import ProjectService
 from rdev_api.services.work import PermanentFailure, WorkJob
 
-POLL_S: Final = 0.2
 EXIT_HUMAN: Final = 3  # sdlc.errors.EXIT_HUMAN
 MAX_STEPS: Final = 1000
 RUN_TIMEOUT_S: Final = 24 * 3600
@@ -43,12 +42,7 @@ def sdlc_handler(commands: CommandService, projects: ProjectService) -> Any:
         env = {CALLBACK_TOKEN_ENV: projects.callback_token(project)}
         request = CommandRequest(kind="shell", argv=argv, timeout_s=RUN_TIMEOUT_S, env=env)
         command = commands.submit(project, request)
-        while True:
-            done = commands.wait(command["id"], POLL_S)
-            if done["status"] not in ("queued", "running"):
-                break
-            if job.lease_lost.is_set():
-                commands.cancel(command["id"])
+        done = commands.run_to_end(command["id"], job.lease_lost)
         code = done["exit_code"]
         result = {
             "command_id": command["id"],

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdev_api.domain.errors import Conflict, NotFound, ValidationFailed
+from rdev_api.domain.timestamps import rfc3339
 from rdev_api.domain.webhooks import (
     EVENTS,
     Delivery,
@@ -139,7 +140,7 @@ class WebhookService:
         """A `webhook.test` delivery to this webhook only, whatever events it subscribes to."""
         webhook = self._active(webhook_id, "test")
         now = self.clock.now()
-        payload = {"webhook_id": webhook.id, "url": webhook.url, "at": now.isoformat().replace("+00:00", "Z")}
+        payload = {"webhook_id": webhook.id, "url": webhook.url, "at": rfc3339(now)}
         return self._enqueue([webhook], "webhook.test", payload)[0]
 
     def redeliver(self, webhook_id: str, delivery_id: str) -> Delivery:

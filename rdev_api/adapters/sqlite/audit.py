@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.domain.timestamps import rfc3339
 
 
 class SqliteAuditStore:
@@ -25,7 +26,7 @@ class SqliteAuditStore:
             connection.execute(
                 "INSERT INTO audit (ts, key_id, action, target, request_id, client_ip)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (ts.isoformat().replace("+00:00", "Z"), key_id, action, target, request_id, client_ip),
+                (rfc3339(ts), key_id, action, target, request_id, client_ip),
             )
 
     def list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:

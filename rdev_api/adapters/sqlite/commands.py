@@ -10,15 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.domain.timestamps import rfc3339_or_none
 
 _COLUMNS = (
     "id, project_id, kind, request, status, exit_code, signal, reason, pgid, output_bytes, truncated,"
     " next_seq, created_at, started_at, finished_at"
 )
-
-
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:
@@ -41,7 +38,7 @@ class SqliteCommandStore:
             connection.execute(
                 "INSERT INTO commands (id, project_id, kind, request, status, created_at)"
                 " VALUES (?, ?, ?, ?, 'queued', ?)",
-                (command_id, project_id, kind, json.dumps(request), _ts(at)),
+                (command_id, project_id, kind, json.dumps(request), rfc3339_or_none(at)),
             )
 
     def get(self, command_id: str) -> dict[str, Any] | None:
@@ -82,7 +79,7 @@ class SqliteCommandStore:
         with self.db.write() as connection:
             connection.execute(
                 "UPDATE commands SET status = 'running', pgid = ?, started_at = ? WHERE id = ?",
-                (pgid, _ts(at), command_id),
+                (pgid, rfc3339_or_none(at), command_id),
             )
 
     def append(
@@ -100,7 +97,7 @@ class SqliteCommandStore:
                 "INSERT INTO command_events (command_id, seq, event, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 [
-                    (command_id, seq + i, event, json.dumps(data, ensure_ascii=False), _ts(at))
+                    (command_id, seq + i, event, json.dumps(data, ensure_ascii=False), rfc3339_or_none(at))
                     for i, (event, data) in enumerate(events)
                 ],
             )
@@ -127,7 +124,7 @@ class SqliteCommandStore:
             connection.execute(
                 "UPDATE commands SET status = ?, exit_code = ?, signal = ?, reason = ?, pgid = NULL,"
                 " finished_at = ? WHERE id = ?",
-                (status, exit_code, signal, reason, _ts(at), command_id),
+                (status, exit_code, signal, reason, rfc3339_or_none(at), command_id),
             )
 
     def events_after(

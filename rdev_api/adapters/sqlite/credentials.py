@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
 from rdev_api.domain.credentials import Credential
 from rdev_api.domain.errors import Conflict, NotFound
+from rdev_api.domain.timestamps import rfc3339
 
 _COLUMNS = "name, description, created_at, updated_at"
 
@@ -19,10 +19,6 @@ def _credential(row: sqlite3.Row) -> Credential:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-
-
-def _ts(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 class SqliteCredentialStore:
@@ -41,8 +37,8 @@ class SqliteCredentialStore:
                     credential.name,
                     sealed,
                     credential.description,
-                    _ts(credential.created_at),
-                    _ts(credential.updated_at),
+                    rfc3339(credential.created_at),
+                    rfc3339(credential.updated_at),
                 ),
             )
             row = connection.execute(

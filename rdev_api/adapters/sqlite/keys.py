@@ -8,6 +8,7 @@ from datetime import datetime
 
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
 from rdev_api.domain.keys import ApiKey
+from rdev_api.domain.timestamps import rfc3339_or_none
 
 _FIELDS = (
     "id",
@@ -40,10 +41,6 @@ def _key(row: sqlite3.Row) -> ApiKey:
     )
 
 
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 class SqliteKeyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -59,11 +56,11 @@ class SqliteKeyStore:
                     json.dumps(key.scopes),
                     json.dumps(key.projects),
                     json.dumps(key.allowed_ips),
-                    _ts(key.expires_at),
-                    _ts(key.revoked_at),
-                    _ts(key.last_used_at),
+                    rfc3339_or_none(key.expires_at),
+                    rfc3339_or_none(key.revoked_at),
+                    rfc3339_or_none(key.last_used_at),
                     key.created_by,
-                    _ts(key.created_at),
+                    rfc3339_or_none(key.created_at),
                 ),
             )
 
@@ -92,7 +89,8 @@ class SqliteKeyStore:
     def revoke(self, key_id: str, at: datetime) -> None:
         with self.db.write() as connection:
             connection.execute(
-                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (_ts(at), key_id)
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
+                (rfc3339_or_none(at), key_id),
             )
 
     def replace_secret(self, key_id: str, secret_hash: str) -> None:
@@ -101,4 +99,6 @@ class SqliteKeyStore:
 
     def touch(self, key_id: str, at: datetime) -> None:
         with self.db.write() as connection:
-            connection.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (_ts(at), key_id))
+            connection.execute(
+                "UPDATE api_keys SET last_used_at = ? WHERE id = ?", (rfc3339_or_none(at), key_id)
+            )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rdev_api.adapters.sqlite.database import Database
+from rdev_api.domain.timestamps import rfc3339
 from rdev_api.domain.work import after_lease_expiry
 from rdev_api.ports.secret_box import SecretBox
 
@@ -21,10 +22,6 @@ SEALED_COLUMNS = (
     ("projects", "id", "callback_token", b"project:"),
 )
 SERVER_RESTART = "server_restart"
-
-
-def _ts(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -104,12 +101,12 @@ def recover(db: Database, now: datetime, kill_group: Callable[[int], bool]) -> R
             connection.execute(
                 "UPDATE commands SET status = 'failed', reason = ?, pgid = NULL, finished_at = ?,"
                 " next_seq = ? WHERE id = ? AND status = 'running'",
-                (SERVER_RESTART, _ts(now), seq + 1, row["id"]),
+                (SERVER_RESTART, rfc3339(now), seq + 1, row["id"]),
             )
             connection.execute(
                 "INSERT INTO command_events (command_id, seq, event, data, created_at)"
                 " VALUES (?, ?, 'end', ?, ?)",
-                (row["id"], seq, end, _ts(now)),
+                (row["id"], seq, end, rfc3339(now)),
             )
         leased = connection.execute(
             "SELECT id, attempts, max_attempts, lease_expires_at FROM work_items WHERE status = 'running'"
@@ -125,10 +122,10 @@ def recover(db: Database, now: datetime, kill_group: Callable[[int], bool]) -> R
                 " finished_at = ? WHERE id = ?",
                 (
                     outcome.status,
-                    _ts(outcome.run_after) if outcome.run_after else None,
+                    rfc3339(outcome.run_after) if outcome.run_after else None,
                     "lease expired: the server or worker holding it went away",
-                    _ts(now),
-                    _ts(now) if outcome.status == "dead" else None,
+                    rfc3339(now),
+                    rfc3339(now) if outcome.status == "dead" else None,
                     item["id"],
                 ),
             )

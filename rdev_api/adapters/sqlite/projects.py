@@ -10,14 +10,11 @@ from datetime import datetime
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
 from rdev_api.domain.errors import Conflict, ValidationFailed
 from rdev_api.domain.projects import Project, ProjectStatus
+from rdev_api.domain.timestamps import rfc3339
 
 _COLUMNS = (
     "id, name, template, variables, labels, status, failed_step, error, workspace, created_at, updated_at"
 )
-
-
-def _ts(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def _project(row: sqlite3.Row, bindings: dict[str, str]) -> Project:
@@ -83,8 +80,8 @@ class SqliteProjectStore:
                         project.failed_step,
                         project.error,
                         project.workspace,
-                        _ts(project.created_at),
-                        _ts(project.updated_at),
+                        rfc3339(project.created_at),
+                        rfc3339(project.updated_at),
                         base64.b64encode(sealed_callback_token).decode(),
                     ),
                 )
@@ -129,7 +126,7 @@ class SqliteProjectStore:
         with self.db.write() as connection:
             connection.execute(
                 "UPDATE projects SET status = ?, failed_step = ?, error = ?, updated_at = ? WHERE id = ?",
-                (status, failed_step, error, _ts(at), project_id),
+                (status, failed_step, error, rfc3339(at), project_id),
             )
 
     def delete(self, project_id: str) -> None:
@@ -151,7 +148,7 @@ class SqliteProjectStore:
                 " ON CONFLICT (project_id, env) DO UPDATE SET credential = excluded.credential",
                 (project_id, env, credential),
             )
-            connection.execute("UPDATE projects SET updated_at = ? WHERE id = ?", (_ts(at), project_id))
+            connection.execute("UPDATE projects SET updated_at = ? WHERE id = ?", (rfc3339(at), project_id))
 
     def unbind(self, project_id: str, env: str, at: datetime) -> bool:
         with self.db.write() as connection:
@@ -159,7 +156,9 @@ class SqliteProjectStore:
                 "DELETE FROM project_credentials WHERE project_id = ? AND env = ?", (project_id, env)
             ).rowcount
             if removed:
-                connection.execute("UPDATE projects SET updated_at = ? WHERE id = ?", (_ts(at), project_id))
+                connection.execute(
+                    "UPDATE projects SET updated_at = ? WHERE id = ?", (rfc3339(at), project_id)
+                )
         return bool(removed)
 
     def sealed_callback_token(self, project_id: str) -> bytes | None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.domain.timestamps import rfc3339
 
 
 class SqliteSdlcEventStore:
@@ -18,7 +19,7 @@ class SqliteSdlcEventStore:
         self, project_id: str, events: list[dict[str, Any]], received_at: datetime
     ) -> list[dict[str, Any]]:
         """Store `events` (each {id, type, feature, data}); the ones not stored before."""
-        at = received_at.isoformat().replace("+00:00", "Z")
+        at = rfc3339(received_at)
         fresh = []
         with self.db.write() as connection:
             for event in events:

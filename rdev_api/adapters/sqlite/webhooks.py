@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.domain.timestamps import rfc3339_or_none
 from rdev_api.domain.webhooks import Delivery, DeliveryAttempt, Webhook
 
 _WEBHOOK = "id, url, events, active, description, created_at, updated_at"
@@ -16,11 +17,6 @@ _DELIVERY = (
     "id, webhook_id, event, payload, status, attempts, next_attempt_at, last_status, last_error,"
     " created_at, delivered_at"
 )
-
-
-def _ts(value: datetime | None) -> str | None:
-    """Fixed width with microseconds: the due query compares these strings."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value is not None else None
 
 
 def _webhook(row: sqlite3.Row) -> Webhook:
@@ -66,8 +62,8 @@ class SqliteWebhookStore:
                     json.dumps(webhook.events),
                     int(webhook.active),
                     webhook.description,
-                    _ts(webhook.created_at),
-                    _ts(webhook.updated_at),
+                    rfc3339_or_none(webhook.created_at),
+                    rfc3339_or_none(webhook.updated_at),
                     sealed_secret,
                 ),
             )
@@ -112,7 +108,7 @@ class SqliteWebhookStore:
                     json.dumps(webhook.events),
                     int(webhook.active),
                     webhook.description,
-                    _ts(webhook.updated_at),
+                    rfc3339_or_none(webhook.updated_at),
                     webhook.id,
                 ),
             )
@@ -136,11 +132,11 @@ class SqliteWebhookStore:
                         json.dumps(d.payload),
                         d.status,
                         d.attempts,
-                        _ts(d.next_attempt_at),
+                        rfc3339_or_none(d.next_attempt_at),
                         d.last_status,
                         d.last_error,
-                        _ts(d.created_at),
-                        _ts(d.delivered_at),
+                        rfc3339_or_none(d.created_at),
+                        rfc3339_or_none(d.delivered_at),
                         d.webhook_id,
                     ),
                 )
@@ -178,7 +174,7 @@ class SqliteWebhookStore:
                 " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
                 " WHERE d.status = 'pending' AND w.active = 1 AND d.next_attempt_at <= ?"
                 " ORDER BY d.next_attempt_at, d.id LIMIT ?",
-                (_ts(now), limit),
+                (rfc3339_or_none(now), limit),
             )
             .fetchall()
         )
@@ -208,7 +204,7 @@ class SqliteWebhookStore:
                 (
                     delivery.id,
                     attempt.attempt,
-                    _ts(attempt.at),
+                    rfc3339_or_none(attempt.at),
                     attempt.status_code,
                     attempt.error,
                     attempt.duration_ms,
@@ -220,10 +216,10 @@ class SqliteWebhookStore:
                 (
                     delivery.status,
                     delivery.attempts,
-                    _ts(delivery.next_attempt_at),
+                    rfc3339_or_none(delivery.next_attempt_at),
                     delivery.last_status,
                     delivery.last_error,
-                    _ts(delivery.delivered_at),
+                    rfc3339_or_none(delivery.delivered_at),
                     delivery.id,
                 ),
             )
