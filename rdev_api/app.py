@@ -16,7 +16,7 @@ from pydantic_core import to_jsonable_python
 from rdev_api.adapters.agents.providers import default_providers
 from rdev_api.adapters.clock import SystemClock
 from rdev_api.adapters.crypto.aesgcm import AesGcmBox, load_or_create_master_key
-from rdev_api.adapters.local.processes import LocalProcess
+from rdev_api.adapters.local.sandbox import choose_executor
 from rdev_api.adapters.local.scaffold import LocalScaffolder
 from rdev_api.adapters.local.workspaces import LocalWorkspaces
 from rdev_api.adapters.sqlite.audit import SqliteAuditStore
@@ -43,6 +43,7 @@ from rdev_api.http.routers import (
     projects,
     sdlc_events,
     system,
+    templates,
     webhooks,
     work,
     workers,
@@ -74,6 +75,7 @@ class Services:
     embedded_workers: EmbeddedWorkers
     commands: CommandService
     sdlc: SdlcService
+    executor: str  # how commands run: "bwrap" (sandboxed) or "plain"
 
     def start_background(self) -> None:
         """The server's background work: embedded workers, webhook deliveries."""
@@ -89,6 +91,7 @@ class Services:
 def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
     """`loopback_bind`: the server listens on loopback only (private webhook destinations are
     then allowed unless RDEV_WEBHOOK_ALLOW_PRIVATE says otherwise)."""
+    executor = choose_executor(data_dir)  # first: RDEV_SANDBOX=bwrap may refuse to start
     clock = SystemClock()
     db = Database(data_dir / DATABASE_FILE)
     box = AesGcmBox(load_or_create_master_key(data_dir, get_env("RDEV_MASTER_KEY") or None)[0])
@@ -109,7 +112,7 @@ def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
     command_service = CommandService(
         SqliteCommandStore(db),
         projects_service,
-        LocalProcess,
+        executor.runner,
         default_providers(),
         clock,
         _command_environment(),
@@ -138,6 +141,7 @@ def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
         sdlc=SdlcService(
             projects_service, SqliteSdlcEventStore(db), work_service, webhook_service.emit, clock
         ),
+        executor=executor.mode,
     )
 
 
@@ -223,7 +227,37 @@ def create_app(services: Services) -> FastAPI:
         commands,
         features,
         sdlc_events,
+        templates,
     ):
         app.include_router(module.router)
+    _document_body_limit(app)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def _document_body_limit(app: FastAPI) -> None:
+    """Every operation that reads a body can answer 413 (the body limit middleware): added to
+    the generated document, where each route's own list cannot know about the middleware."""
+    from rdev_api.http.errors import ErrorEnvelope, error_responses
+
+    generate = app.openapi
+    description = error_responses(413)[413]["description"]
+    envelope_ref = {"$ref": f"#/components/schemas/{ErrorEnvelope.__name__}"}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        operation["responses"].setdefault(
+                            "413",
+                            {
+                                "description": description,
+                                "content": {"application/json": {"schema": envelope_ref}},
+                            },
+                        )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 # Tuning knobs and their defaults; tests shorten them through the environment.
@@ -24,6 +24,7 @@ DEFAULTS: Final[dict[str, str]] = {
     "RDEV_LOG_FORMAT": "json",
     "RDEV_LOG_LEVEL": "info",
     "RDEV_LOG_LEVELS": "",
+    "RDEV_SANDBOX": "auto",  # auto | bwrap | off: commands in bubblewrap (auto: when it works)
 }
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -70,6 +71,16 @@ def get_env_bool(name: str, default: bool | None = None, environ: Mapping[str, s
     if raw in FALSE:
         return False
     raise EnvError(f"{name} must be true or false (1/0, yes/no, on/off), got {raw!r}")
+
+
+def get_env_choice(
+    name: str, choices: Sequence[str], default: str | None = None, environ: Mapping[str, str] | None = None
+) -> str:
+    """One of `choices` (case-insensitive)."""
+    raw = get_env(name, default, environ).strip().lower()
+    if raw not in choices:
+        raise EnvError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def get_env_duration(

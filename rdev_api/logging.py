@@ -29,6 +29,7 @@ FIELD_DURATION_MS: Final = "duration_ms"
 FIELD_CLIENT_IP: Final = "client_ip"
 FIELD_ERROR: Final = "error"
 FIELD_ERROR_CODE: Final = "error_code"
+FIELD_SANDBOX: Final = "sandbox"
 
 ROOT: Final = "rdev"
 REDACTED: Final = "[REDACTED]"

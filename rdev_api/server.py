@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rdev_api.envutil import get_env
+from rdev_api.envutil import EnvError, get_env
 from rdev_api.timeouts import TIMEOUT_FAST_LOOKUP, TIMEOUT_STANDARD
 
 DEFAULT_HOST = "127.0.0.1"
@@ -144,7 +144,10 @@ def open_services(data_dir: Path, loopback_bind: bool = True) -> Any:
         load_or_create_master_key(data_dir, get_env("RDEV_MASTER_KEY") or None)
     except ValueError as err:
         raise ServerError(str(err), "usage") from err
-    return build_services(data_dir, loopback_bind=loopback_bind)
+    try:
+        return build_services(data_dir, loopback_bind=loopback_bind)
+    except EnvError as err:  # a knob set wrong, or RDEV_SANDBOX=bwrap where bwrap fails
+        raise ServerError(str(err), "usage") from err
 
 
 def bootstrap(services: Any) -> str | None:

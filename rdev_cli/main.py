@@ -10,9 +10,36 @@ from typing import Any
 
 from rdev_cli.errors import EXIT_CODES_HELP, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
-# first word → module holding its typer app; groups arrive here as they are built
-GROUPS = {"templates": "rdev_cli.templates", "server": "rdev_cli.server", "worker": "rdev_cli.worker"}
-VALUE_OPTIONS = {"-o", "--output", "--profile"}
+# first word → (module, one-line help). Group modules have `app`; modules of top-level
+# commands have `COMMANDS` {word: function}. Only the invoked word's module is imported.
+GROUPS: dict[str, tuple[str, str]] = {
+    "auth": ("rdev_cli.auth", "Log in and out: save a checked API key in the profile."),
+    "config": ("rdev_cli.config_cmd", "Show and change settings and profiles."),
+    "health": ("rdev_cli.system", "The API's health."),
+    "version": ("rdev_cli.system", "Client and server versions."),
+    "projects": ("rdev_cli.projects", "Projects: list, get, create, delete, credentials."),
+    "exec": ("rdev_cli.run", "Run a shell command in a project; exits with its exit code."),
+    "git": ("rdev_cli.run", "Run an allowlisted git subcommand in a project."),
+    "agent": ("rdev_cli.run", "Run a coding agent (claude, opencode) in a project."),
+    "claude": ("rdev_cli.run", "Same as `rdev agent --provider claude`."),
+    "commands": ("rdev_cli.commands", "Commands: list, get, logs, cancel, wait."),
+    "features": ("rdev_cli.features", "A project's sdlc features: list, get, next, create, run, approve."),
+    "work": ("rdev_cli.work", "The work queue: submit, list, get, cancel, retry, stats, wait."),
+    "workers": ("rdev_cli.workers", "Workers of the queue: list, get, drain, remove."),
+    "worker": ("rdev_cli.worker", "Run work items of the API's queue on this machine (rdev worker run)."),
+    "keys": ("rdev_cli.keys", "API keys: list, create, get, revoke, rotate."),
+    "credentials": ("rdev_cli.credentials", "Credentials: list, set, delete, reveal."),
+    "webhooks": ("rdev_cli.webhooks", "Webhooks: list, create, get, update, delete, test, deliveries."),
+    "templates": ("rdev_cli.templates", "Project templates: list, show, render, compose, update, check."),
+    "audit": ("rdev_cli.audit", "The audit log."),
+    "api": ("rdev_cli.api_cmd", "Call any API path: rdev api PATH [-X METHOD] [-f k=v]."),
+    "completion": ("rdev_cli.completion", "Shell completion: install or show (bash, zsh, fish)."),
+    "server": (
+        "rdev_cli.server",
+        "Run the rdev API locally: start, status, stop, admin-key, rotate-master-key.",
+    ),
+}
+VALUE_OPTIONS = {"-o": "output", "--output": "output", "--profile": "profile", "--api-url": "api_url"}
 
 
 def _split_global(args: list[str]) -> tuple[list[str], dict[str, Any]]:
@@ -32,7 +59,7 @@ def _split_global(args: list[str]) -> tuple[list[str], dict[str, Any]]:
                     raise CliError(f"{name} needs a value", hint="see `rdev --help`", exit_code=EXIT_USAGE)
                 position += 1
                 value = args[position]
-            found["profile" if name == "--profile" else "output"] = value
+            found[VALUE_OPTIONS[name]] = value
         elif arg == "--json":
             found["output"] = "json"
         elif arg in ("-q", "--quiet"):
@@ -59,6 +86,10 @@ def _configure(found: dict[str, Any]) -> None:
     OPTIONS.quiet = bool(found.get("quiet"))
     OPTIONS.debug = bool(found.get("debug")) or os.environ.get("RDEV_DEBUG") == "1"
     OPTIONS.no_color = bool(found.get("no_color"))
+    from rdev_cli.settings import OVERRIDES
+
+    OVERRIDES.profile = found.get("profile")
+    OVERRIDES.api_url = found.get("api_url")
 
 
 def build_app(word: str | None) -> Any:
@@ -84,12 +115,21 @@ def build_app(word: str | None) -> Any:
         quiet: bool = typer.Option(False, "-q", "--quiet", help="Print ids/names only."),
         debug: bool = typer.Option(False, "--debug", help="Log requests and tracebacks to stderr."),
         no_color: bool = typer.Option(False, "--no-color", help="No colour (also NO_COLOR)."),
+        profile: str = typer.Option(None, "--profile", help="Use this profile (also RDEV_PROFILE)."),
+        api_url: str = typer.Option(None, "--api-url", help="The API's URL (also RDEV_API_URL)."),
     ) -> None:
         """Global options may stand anywhere on the command line."""
 
     for name in [word] if word in GROUPS else list(GROUPS):
-        module = importlib.import_module(GROUPS[name])
-        app.add_typer(module.app, name=name, help=module.HELP)
+        module_name, short_help = GROUPS[name]
+        module = importlib.import_module(module_name)
+        commands = getattr(module, "COMMANDS", {})
+        if name in commands:
+            function = commands[name]
+            settings = getattr(function, "context_settings", None)
+            app.command(name, short_help=short_help, context_settings=settings)(function)
+        else:
+            app.add_typer(module.app, name=name, help=short_help)
     return app
 
 
@@ -99,11 +139,18 @@ def _report(err: CliError) -> int:
         sys.stderr.write(f"  - {detail}\n")
     if err.hint:
         sys.stderr.write(f"Hint: {err.hint}\n")
+    request_id = getattr(err, "request_id", None)
+    if request_id:
+        sys.stderr.write(f"Request ID: {request_id}\n")
     return err.exit_code
 
 
 def run(argv: list[str]) -> int:
-    if argv in (["--version"], ["-V"], ["version"]):
+    if os.environ.get("_RDEV_COMPLETE"):  # a completion script asking (rdev completion)
+        from rdev_cli.completion import answer
+
+        return answer(os.environ["_RDEV_COMPLETE"])
+    if argv in (["--version"], ["-V"]):
         from sdlc._version import __version__
 
         sys.stdout.write(f"rdev {__version__}\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,20 +75,34 @@ def write_config(data: dict[str, Any], path: Path | None = None) -> None:
         os.close(directory)
 
 
-def update_profile(name: str, **fields: str) -> Path:
-    """Set `fields` (url, api_key, ...) of profile `name`, keeping every other profile and
-    key; the profile becomes current when none is. Returns the file's path."""
+@contextlib.contextmanager
+def edit_config() -> Iterator[dict[str, Any]]:
+    """The profile file's data to change in place; written back atomically when the block ends
+    without an error, under the lock, so that concurrent writers keep each other's changes."""
     from filelock import FileLock
 
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with FileLock(str(path) + ".lock"):
         data = read_config(path)
-        profiles = data.setdefault("profiles", {})
+        data.setdefault("profiles", {})
+        yield data
+        current = data.pop("current_profile", None)
+        ordered = {
+            **({"current_profile": current} if current else {}),
+            "profiles": data.pop("profiles"),
+            **data,
+        }
+        write_config(ordered, path)
+
+
+def update_profile(name: str, **fields: str) -> Path:
+    """Set `fields` (url, api_key, ...) of profile `name`, keeping every other profile and
+    key; the profile becomes current when none is. Returns the file's path."""
+    with edit_config() as data:
+        profiles = data["profiles"]
         profile = profiles.get(name)
         profiles[name] = {**(profile if isinstance(profile, dict) else {}), **fields}
         if not data.get("current_profile"):
             data["current_profile"] = name
-        ordered = {"current_profile": data.pop("current_profile"), "profiles": data.pop("profiles"), **data}
-        write_config(ordered, path)
-    return path
+    return config_path()

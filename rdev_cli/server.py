@@ -89,6 +89,8 @@ def start(
         )
     if warning:
         info(f"Warning: {warning}")
+    if not detach:  # the foreground server logs from the start (the executor's choice included)
+        server.configure_logging()
     services = _call(server.open_services, directory, server.is_loopback(host))
     token = server.bootstrap(services)
     if token is not None:
@@ -99,7 +101,6 @@ def start(
         info(f"rdev server running at {found.url} (pid {found.pid}); log: {directory / server.LOG_FILE}")
         return
     info(f"rdev server at {bind.url}, data in {directory}; Ctrl-C stops it")
-    server.configure_logging()
     _call(server.serve, services, directory, bind)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rdev_cli.errors import EXIT_ERROR, EXIT_USAGE, CliError, from_skeleton_error
+from rdev_cli.errors import EXIT_USAGE, CliError, from_skeleton_error
 from rdev_cli.output import emit, info
 
 HELP = "Project templates: list, show, render, compose (add/remove components), update, check."
@@ -63,13 +63,21 @@ def _library(call: Any, *args: Any, **kwargs: Any) -> Any:
         raise from_skeleton_error(err) from err
 
 
-def _no_remote(remote: bool) -> None:
-    if remote:
-        raise CliError(
-            "--remote needs the rdev API client, which this release does not include yet",
-            hint="drop --remote to use the installed templates",
-            exit_code=EXIT_ERROR,
-        )
+def _remote(path: str, params: dict[str, Any] | None = None, *, many: bool = False) -> Any:
+    """GET a templates route of the rdev API (every page of a list)."""
+    from rdev_cli.common import api
+
+    with api() as client:
+        try:
+            return client.list(path, params, all_pages=True) if many else client.get(path)
+        except CliError as err:
+            if getattr(err, "status", None) == 404:
+                err.hint = (
+                    "see the API's templates: rdev templates list --remote"
+                    if not many
+                    else "this API has no templates route (an older server?); drop --remote"
+                )
+            raise
 
 
 def _plan(result: dict[str, Any], done: str, dry_run: bool) -> None:
@@ -85,11 +93,14 @@ def list_templates(
     ] = None,
     remote: Remote = False,
 ) -> None:
-    """The installed templates."""
+    """The installed templates (--remote: the API's)."""
     from skeletons.registry import describe, list_templates
 
-    _no_remote(remote)
-    emit([describe(t) for t in _library(list_templates, kind)], ("name", "kind", "version", "description"))
+    columns = ("name", "kind", "version", "description")
+    if remote:
+        emit(_remote("/templates", {"kind": kind}, many=True), columns)
+        return
+    emit([describe(t) for t in _library(list_templates, kind)], columns)
 
 
 @app.command("show")
@@ -97,13 +108,17 @@ def show(name: Annotated[str, typer.Argument(help="Template name.")], remote: Re
     """A template's manifest: variables, slots, contributions, outputs."""
     from skeletons.registry import describe, get_template
 
-    _no_remote(remote)
-    data = describe(_library(get_template, name), full=True)
+    if remote:
+        from urllib.parse import quote
+
+        data = _remote(f"/templates/{quote(name, safe='')}")
+    else:
+        data = describe(_library(get_template, name), full=True)
     emit(data, ("name", "kind", "version", "description"))
     from rdev_cli.output import OPTIONS
 
     if OPTIONS.output is None and not OPTIONS.quiet and sys.stdout.isatty():
-        for variable in data["variables"]:
+        for variable in data.get("variables") or []:
             default = f" (default: {variable['default']})" if "default" in variable else ""
             required = " (required)" if variable.get("required") else ""
             usage = f"--var {variable['name']}=<{variable['type']}>{required}{default}"

@@ -275,3 +275,83 @@ def api_server(tmp_path: Path) -> Iterator[ApiServer]:
         server.should_exit = True
         thread.join(timeout=10)
         services.db.close()
+
+
+# --- the rdev CLI against that server -------------------------------------------------------------
+
+
+class RdevCli:
+    """`rdev ARGS` against `api_server`: in this process (fast; `__call__`) or as a real
+    subprocess (`process`), with the server's URL and admin key in the environment and a private
+    config dir."""
+
+    def __init__(self, server: ApiServer, config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.server = server
+        self.capsys = capsys
+        self.env = {
+            "RDEV_API_URL": server.url,
+            "RDEV_API_KEY": server.admin_token,
+            "RDEV_CONFIG_DIR": str(config_dir),
+        }
+
+    def __call__(self, *args: str, key: str | None = None, stdin: str | None = None) -> Result:
+        import io
+
+        from rdev_cli.main import run as rdev_run
+
+        saved = {name: os.environ.get(name) for name in self.env}
+        saved_stdin = sys.stdin
+        os.environ.update({**self.env, **({"RDEV_API_KEY": key} if key else {})})
+        if stdin is not None:
+            sys.stdin = io.StringIO(stdin)
+        self.capsys.readouterr()
+        try:
+            code = rdev_run(list(args))
+        finally:
+            sys.stdin = saved_stdin
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def ok(self, *args: str, **kwargs: Any) -> Result:
+        result = self(*args, **kwargs)
+        assert result.code == 0, result
+        return result
+
+    def json(self, *args: str, **kwargs: Any) -> Any:
+        return self.ok(*args, "-o", "json", **kwargs).data
+
+    def process(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60, **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """`rdev ARGS` as a real subprocess (stdin/stdout are not terminals)."""
+        return subprocess.run(
+            [sys.executable, "-m", "rdev_cli", *args],
+            env={**os.environ, **self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            **kwargs,
+        )
+
+
+@pytest.fixture
+def rdev(api_server: ApiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> RdevCli:
+    config_dir = tmp_path / "rdev-config"
+    config_dir.mkdir(mode=0o700)
+    return RdevCli(api_server, config_dir, capsys)
+
+
+@pytest.fixture
+def rdev_with_workers(rdev: RdevCli) -> Iterator[RdevCli]:
+    """`rdev` with the server's background work running (embedded workers, webhooks)."""
+    rdev.server.services.start_background()
+    try:
+        yield rdev
+    finally:
+        rdev.server.services.stop_background()

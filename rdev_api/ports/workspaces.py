@@ -22,6 +22,14 @@ class Workspaces(Protocol):
 
 
 class Scaffolder(Protocol):
+    def templates(self) -> list[dict[str, Any]]:
+        """Every template: name, kind, version, description."""
+        ...
+
+    def template(self, name: str) -> dict[str, Any]:
+        """One template in full (variables, slots, ...); NotFound when there is none."""
+        ...
+
     def variables_of(self, template: str) -> dict[str, str]:
         """The template's variables and their types; ValidationFailed when it is unknown."""
         ...

@@ -122,8 +122,8 @@ class CommandService:
         output = _Output(self, command_id, provider)
         process = self.runner(argv, workspace, env, timeout_s, output.chunk, stdin)
         self._running[command_id] = process
-        self.store.started(command_id, process.pgid, self.clock.now())
-        self._append(command_id, [("status", {"status": "running"})], 0)
+        self.store.started(command_id, process.pgid, self.clock.now(), [("status", {"status": "running"})])
+        self._notify()
         try:
             outcome = process.wait()
         finally:
@@ -140,15 +140,25 @@ class CommandService:
         if outcome.error:
             end["error"] = outcome.error
         self.store.finish(
-            command_id, status, outcome.exit_code, outcome.signal, outcome.error, self.clock.now()
+            command_id,
+            status,
+            outcome.exit_code,
+            outcome.signal,
+            outcome.error,
+            self.clock.now(),
+            [("status", {"status": status}), ("end", end)],
         )
-        self._append(command_id, [("status", {"status": status}), ("end", end)], 0)
+        self._notify()
         self._threads.pop(command_id, None)
         if self.on_finished is not None:
             self.on_finished(self.get(command_id))
 
     def _append(self, command_id: str, events: list[tuple[str, dict[str, Any]]], output_bytes: int) -> None:
         self.store.append(command_id, events, self.clock.now(), output_bytes)
+        self._notify()
+
+    def _notify(self) -> None:
+        """Wake the followers: new events are stored."""
         with self._changed:
             self._version += 1
             self._changed.notify_all()

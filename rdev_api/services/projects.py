@@ -113,6 +113,12 @@ class ProjectService:
             self.projects.set_status(project_id, "failed", self.clock.now(), failed_step=step, error=reason)
             err.add_note(f"clean-up after the failed step {step} failed too: {type(cleanup).__name__}")
 
+    def templates(self) -> list[dict[str, Any]]:
+        return self.scaffolder.templates()
+
+    def template(self, name: str) -> dict[str, Any]:
+        return self.scaffolder.template(name)
+
     def get(self, project_id: str) -> Project:
         found = self.projects.get(project_id) if is_project_id(project_id) else None
         if found is None:

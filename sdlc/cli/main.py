@@ -135,7 +135,20 @@ def _report(code: str, message: str, hint: str | None, exit_code: int, json_mode
     return exit_code
 
 
+def _completion_command(typed: list[str]) -> tuple[Any, list[str]]:
+    """The command that knows the words a completion script sent, and those words without the
+    global options."""
+    import typer.main
+
+    words = _split_global(typed)[0]
+    return typer.main.get_command(build_app(*_words(words))), words
+
+
 def run(argv: list[str]) -> int:
+    if os.environ.get("_SDLC_COMPLETE"):  # a completion script asking (completions/)
+        from sdlc.cli.shell_completion import answer
+
+        return answer("sdlc", os.environ["_SDLC_COMPLETE"], _completion_command)
     args, json_mode, root = _split_global(argv)
     if args in (["--version"], ["-V"]):
         from sdlc._version import __version__

@@ -54,6 +54,7 @@ def events(
                 current["event"] = line[7:]
             elif line.startswith("data: "):
                 current["data"] = json.loads(line[6:])
+                assert isinstance(current["data"].pop("ts"), str)  # when the event was stored
             elif line == "" and current:
                 found.append(current)
                 current = {}

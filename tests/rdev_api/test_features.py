@@ -99,6 +99,16 @@ def test_features_are_read_and_created_through_sdlc(api_server: ApiServer) -> No
         error_of(
             admin.post("/projects/shop/features/login/run", json={"max_steps": 0}), 422, "VALIDATION_FAILED"
         )
+        for slug in ("b-two", "c-three", "d-four"):
+            assert admin.post("/projects/shop/features", json={"slug": slug}).status_code == 201
+        seen, url, pages = [], "/projects/shop/features?limit=3", 0
+        while url:
+            page = client.get(url)
+            seen += [f["slug"] for f in page.json()]
+            url = page.links.get("next", {}).get("url")
+            pages += 1
+        assert seen == ["login", "b-two", "c-three", "d-four"] and pages == 2
+        error_of(client.get("/projects/shop/features", params={"cursor": "bm9wZQ"}), 400, "BAD_REQUEST")
         actions = [(e["action"], e["target"]) for e in admin.get("/audit").json()]
     assert ("feature.create", "shop/login") in actions
 
@@ -106,7 +116,7 @@ def test_features_are_read_and_created_through_sdlc(api_server: ApiServer) -> No
 def test_a_run_goes_until_a_human_must_act_then_is_approved(api_server: ApiServer, tmp_path: Path) -> None:
     workspace = _project(api_server)
     _create_login(api_server)
-    agent = tmp_path / "fake_agent.py"
+    agent = workspace / "fake_agent.py"  # where a sandboxed run sees it (its /tmp is private)
     agent.write_text(FAKE_AGENT)
     config_file = workspace / ".sdlc" / "config.yaml"
     config = yaml.safe_load(config_file.read_text())

@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from rdev_api.domain.errors import ValidationFailed
+from rdev_api.domain.errors import NotFound, ValidationFailed
 from skeletons.errors import SkeletonError, TemplateNotFound, VariableInvalid
-from skeletons.registry import TEMPLATES_DIR, get_template
+from skeletons.registry import TEMPLATES_DIR, describe, get_template, list_templates
 from skeletons.units import render
 
 AUTHOR_NAME = "rdev"
@@ -22,11 +22,20 @@ _VARIABLE = re.compile(r"variable '(?P<name>[^']+)'")
 
 class LocalScaffolder:
     def __init__(self, templates: Path = TEMPLATES_DIR) -> None:
-        self.templates = templates
+        self.directory = templates
+
+    def templates(self) -> list[dict[str, Any]]:
+        return [describe(t) for t in list_templates(directory=self.directory)]
+
+    def template(self, name: str) -> dict[str, Any]:
+        try:
+            return describe(get_template(name, self.directory), full=True)
+        except TemplateNotFound as err:
+            raise NotFound(f"{err.message}; {err.hint}" if err.hint else err.message) from err
 
     def variables_of(self, template: str) -> dict[str, str]:
         try:
-            found = get_template(template, self.templates)
+            found = get_template(template, self.directory)
             return {name: variable.type for name, variable in found.manifest.variables.items()}
         except TemplateNotFound as err:
             raise ValidationFailed(
@@ -36,7 +45,7 @@ class LocalScaffolder:
     def render(self, template: str, workspace: Path, variables: dict[str, Any]) -> None:
         try:
             # env={}: a secret variable never comes from the server's own environment
-            render(template, workspace, variables, env={}, directory=self.templates)
+            render(template, workspace, variables, env={}, directory=self.directory)
         except VariableInvalid as err:
             details = []
             for problem in err.problems:

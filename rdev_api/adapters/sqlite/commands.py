@@ -12,6 +12,8 @@ from typing import Any
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
 from rdev_api.domain.timestamps import rfc3339_or_none
 
+Event = tuple[str, dict[str, Any]]  # event name, data
+
 _COLUMNS = (
     "id, project_id, kind, request, status, exit_code, signal, reason, pgid, output_bytes, truncated,"
     " next_seq, created_at, started_at, finished_at"
@@ -75,24 +77,33 @@ class SqliteCommandStore:
         found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["created_at"], r["id"]))
         return [_command(r) for r in found], next_cursor
 
-    def started(self, command_id: str, pgid: int | None, at: datetime) -> None:
+    def started(
+        self, command_id: str, pgid: int | None, at: datetime, events: builtins.list[Event] | None = None
+    ) -> None:
+        """Running, with `events` appended in the same transaction."""
         with self.db.write() as connection:
             connection.execute(
                 "UPDATE commands SET status = 'running', pgid = ?, started_at = ? WHERE id = ?",
                 (pgid, rfc3339_or_none(at), command_id),
             )
+            self._insert_events(connection, command_id, events or [], at, 0)
 
-    def append(
-        self,
+    def append(self, command_id: str, events: builtins.list[Event], at: datetime, output_bytes: int) -> int:
+        """Append events with the next sequence numbers; returns the last one."""
+        with self.db.write() as connection:
+            return self._insert_events(connection, command_id, events, at, output_bytes)
+
+    @staticmethod
+    def _insert_events(
+        connection: sqlite3.Connection,
         command_id: str,
-        events: builtins.list[tuple[str, dict[str, Any]]],
+        events: builtins.list[Event],
         at: datetime,
         output_bytes: int,
     ) -> int:
-        """Append events with the next sequence numbers; returns the last one."""
-        with self.db.write() as connection:
-            row = connection.execute("SELECT next_seq FROM commands WHERE id = ?", (command_id,)).fetchone()
-            seq = int(row["next_seq"])
+        row = connection.execute("SELECT next_seq FROM commands WHERE id = ?", (command_id,)).fetchone()
+        seq = int(row["next_seq"])
+        if events:
             connection.executemany(
                 "INSERT INTO command_events (command_id, seq, event, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -119,22 +130,26 @@ class SqliteCommandStore:
         signal: int | None,
         reason: str | None,
         at: datetime,
+        events: builtins.list[Event] | None = None,
     ) -> None:
+        """Finished, with `events` (the last ones) appended in the same transaction."""
         with self.db.write() as connection:
             connection.execute(
                 "UPDATE commands SET status = ?, exit_code = ?, signal = ?, reason = ?, pgid = NULL,"
                 " finished_at = ? WHERE id = ?",
                 (status, exit_code, signal, reason, rfc3339_or_none(at), command_id),
             )
+            self._insert_events(connection, command_id, events or [], at, 0)
 
     def events_after(
         self, command_id: str, after_seq: int, limit: int = 500
     ) -> builtins.list[tuple[int, str, str]]:
-        """(seq, event, data JSON text) of the events after `after_seq`, in order."""
+        """(seq, event, data JSON text) of the events after `after_seq`, in order; the data
+        carries `ts`, the time the event was stored (for `rdev commands logs --since/--timestamps`)."""
         rows = (
             self.db.connection()
             .execute(
-                "SELECT seq, event, data FROM command_events"
+                "SELECT seq, event, json_set(data, '$.ts', created_at) AS data FROM command_events"
                 " WHERE command_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (command_id, after_seq, limit),
             )

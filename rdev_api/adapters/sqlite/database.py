@@ -24,6 +24,10 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        # one writer at a time in this process: threads queue here instead of in SQLite's busy
+        # handler, which sleeps up to 100 ms between tries and caps throughput at a few dozen
+        # writes per second under contention
+        self._writer = threading.RLock()
         self.applied = migrate(self.connection())
 
     def connection(self) -> sqlite3.Connection:
@@ -38,7 +42,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE) on this thread's connection."""
-        with transaction(self.connection()) as connection:
+        with self._writer, transaction(self.connection()) as connection:
             yield connection
 
     def close(self) -> None:

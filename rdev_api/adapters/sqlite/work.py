@@ -130,6 +130,8 @@ class SqliteWorkStore:
     ) -> dict[str, Any] | None:
         at = ts(now)
         scope = f" AND project_id IN ({_placeholders(projects)})" if projects is not None else ""
+        if not self._claimable(types, at, projects):
+            return None  # an idle poll takes no write lock
         with self.db.write() as connection:
             worker = connection.execute("SELECT status FROM workers WHERE id = ?", (worker_id,)).fetchone()
             if worker is not None:
@@ -146,6 +148,21 @@ class SqliteWorkStore:
                 (worker_id, ts(now + timedelta(seconds=lease_s)), at, at, *types, at, *(projects or [])),
             ).fetchall()
         return _item(rows[0]) if rows else None
+
+    def _claimable(self, types: list[str], at: str, projects: list[str] | None) -> bool:
+        """Whether a claim could find an item now (a hint read outside the write lock; the
+        claim itself decides)."""
+        scope = f" AND project_id IN ({_placeholders(projects)})" if projects is not None else ""
+        row = (
+            self.db.connection()
+            .execute(
+                "SELECT 1 FROM work_items WHERE status = 'queued'"
+                f" AND type IN ({_placeholders(types)}) AND run_after <= ?{scope} LIMIT 1",
+                (*types, at, *(projects or [])),
+            )
+            .fetchone()
+        )
+        return row is not None
 
     def _held(self, connection: sqlite3.Connection, item_id: str, worker_id: str | None) -> sqlite3.Row:
         """The row of a running item held by `worker_id` (any holder when None)."""

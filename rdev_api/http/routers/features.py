@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rdev_api.http.auth import audit, require
 from rdev_api.http.errors import error_responses
+from rdev_api.http.pagination import Cursor, Limit, link_next, page_in_memory
 from rdev_api.http.routers.work import WorkItem
 from rdev_api.logging import FIELD_PROJECT_ID, FIELD_WORK_ID, get_logger
 from rdev_api.services.keys import Principal
@@ -65,14 +66,20 @@ def _actor(principal: Principal) -> str:
 @router.get("", response_model=list[dict[str, Any]], responses=ERRORS)
 def list_features(
     request: Request,
+    response: Response,
     project_id: str,
     principal: Reader,
     phase: Annotated[str | None, Query(max_length=50, description="Only features in this phase.")] = None,
     archived: Annotated[bool, Query(description="Include archived features.")] = False,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> list[dict[str, Any]]:
     """`sdlc feature list`: the features' summaries in creation order."""
     principal.grant.require_project(project_id)
-    return _sdlc(request).features(project_id, phase, archived)
+    features = _sdlc(request).features(project_id, phase, archived)
+    chosen, next_cursor = page_in_memory(features, "slug", limit, cursor)
+    link_next(request, response, next_cursor)
+    return chosen
 
 
 @router.post("", response_model=dict[str, Any], status_code=201, responses=ERRORS)

@@ -1,0 +1,243 @@
+"""Commands inside bubblewrap (spec/rdev-api.md "Local threat model"): the filesystem read-only,
+a private /tmp, the data dir hidden under an empty read-only tmpfs, the workspace the one
+writable path, a pid namespace of its own, no capabilities (as root, a sandboxed command could
+otherwise remount / read-write). The network stays shared: `sdlc` posts its callbacks to the
+server over loopback. No --new-session: a cancel or a timeout ends the command with killpg on
+the group of the bwrap process, which the sandboxed processes stay in."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import rdev_api
+import sdlc
+from rdev_api.adapters.local.processes import LocalProcess, OnChunk
+from rdev_api.domain.commands import ProcessOutcome
+from rdev_api.envutil import EnvError, get_env_choice
+from rdev_api.logging import FIELD_ERROR, FIELD_SANDBOX, get_logger
+from rdev_api.ports.processes import ProcessRunner, RunningProcess
+from rdev_api.timeouts import TIMEOUT_HEALTH_CHECK, TIMEOUT_LOOKUP
+
+SANDBOX_SETTINGS: Final = ("auto", "bwrap", "off")
+Mode = Literal["bwrap", "plain"]
+TMP: Final = Path("/tmp")
+NOT_ISOLATED: Final = "commands are not isolated from the data dir"
+INSTALL: Final = "install bubblewrap (apt-get install bubblewrap)"
+# long enough for a detached helper's outbound call (sdlc's flusher posts with a 5 s timeout)
+DETACHED_GRACE_S: Final = TIMEOUT_LOOKUP
+POLL_S: Final = 0.05
+# Inside the sandbox, the command runs under this shell: the pid namespace ends with it, and so
+# would a process the command detached (another session), such as the callback flusher `sdlc`
+# starts after a mutation. So, once the command is done, its detached processes get up to
+# DETACHED_GRACE_S to finish; what else it left behind ends with the namespace, as a plain run
+# ends its group. A cancel or a timeout ends this shell too: no grace then.
+WRAPPER: Final = f"""\
+"$@"
+code=$?
+read -r own < /proc/$$/stat
+set -- ${{own##*") "}}
+session=$4
+polls=0
+while [ "$polls" -lt {int(DETACHED_GRACE_S / POLL_S)} ]; do
+  busy=
+  for stat in /proc/[0-9]*/stat; do
+    pid=${{stat#/proc/}}
+    pid=${{pid%/stat}}
+    {{ [ "$pid" = 1 ] || [ "$pid" = $$ ]; }} && continue
+    read -r line 2>/dev/null < "$stat" || continue
+    set -- ${{line##*") "}}
+    if [ "$1" != Z ] && [ "$4" != "$session" ]; then busy=$pid; break; fi
+  done
+  [ -z "$busy" ] && break
+  sleep {POLL_S}
+  polls=$((polls + 1))
+done
+exit "$code"
+"""
+
+
+def bwrap_argv(
+    argv: Sequence[str],
+    workspace: Path,
+    data_dir: Path,
+    keep: Iterable[Path] = (),
+    bwrap: str = "bwrap",
+) -> list[str]:
+    """`argv` wrapped in bwrap. `keep`: paths the command needs that the private /tmp would
+    hide (the venv, the packages' sources, PATH entries, the executable); those under /tmp
+    are bound back read-only before the data dir is hidden, the workspace bound last."""
+    data, space = str(data_dir), str(workspace)
+    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", str(TMP)]
+    for path in _under_tmp(keep, data_dir):
+        args += ["--ro-bind", str(path), str(path)]
+    # the tmpfs over the data dir is made read-only once the workspace's mount point is in it
+    args += ["--tmpfs", data, "--bind", space, space, "--remount-ro", data]
+    args += ["--unshare-pid", "--die-with-parent", "--cap-drop", "ALL", "--chdir", space, "--"]
+    return args + list(argv)
+
+
+def _under_tmp(paths: Iterable[Path], data_dir: Path) -> list[Path]:
+    """The paths under /tmp to bind back: existing, outside the data dir, none inside another."""
+    found: set[Path] = set()
+    for path in paths:
+        if not path.is_absolute():
+            continue
+        for candidate in {Path(os.path.normpath(path)), path.resolve()}:
+            if (
+                candidate != TMP
+                and candidate.is_relative_to(TMP)
+                and not candidate.is_relative_to(data_dir)
+                and candidate.exists()
+            ):
+                found.add(candidate)
+    kept: list[Path] = []
+    for path in sorted(found, key=lambda p: (len(p.parts), p)):
+        if not any(path.is_relative_to(parent) for parent in kept):
+            kept.append(path)
+    return kept
+
+
+@functools.cache
+def _python_paths() -> tuple[Path, ...]:
+    """What a Python command of this install needs: the venv, the interpreter, the import
+    path, and the sources of an editable install."""
+    named = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
+    named += [os.path.dirname(sys.executable), *sys.path]
+    named += [os.path.dirname(os.path.dirname(module.__file__ or "")) for module in (sdlc, rdev_api)]
+    return tuple(Path(p) for p in named if p)
+
+
+def needed_paths(env: dict[str, str], executable: Path | None) -> list[Path]:
+    paths = list(_python_paths())
+    paths += [Path(entry) for entry in env.get("PATH", "").split(os.pathsep) if entry]
+    if executable is not None:
+        paths.append(executable)
+    return paths
+
+
+def _executable(program: str, env: dict[str, str], cwd: Path) -> Path | None:
+    """Where `program` is, found the way execvp finds it (None: it cannot be started)."""
+    if os.sep in program:
+        path = cwd / program
+        return path if path.is_file() and os.access(path, os.X_OK) else None
+    found = shutil.which(program, path=env.get("PATH", os.defpath))
+    return Path(found) if found else None
+
+
+def inside(executable: Path, argv: Sequence[str]) -> list[str]:
+    """The command under WRAPPER, by the path execvp would find (so no shell builtin stands in)."""
+    return ["/bin/sh", "-c", WRAPPER, "rdev-sandbox", str(executable), *argv[1:]]
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """A command whose program is not there: reported the way LocalProcess reports it."""
+
+    error: str
+
+    @property
+    def pgid(self) -> int | None:
+        return None
+
+    def cancel(self) -> None:
+        pass
+
+    def wait(self) -> ProcessOutcome:
+        return ProcessOutcome(None, None, False, False, self.error)
+
+
+def sandboxed_runner(data_dir: Path, bwrap: str = "bwrap") -> ProcessRunner:
+    """A ProcessRunner that starts each command in bwrap; its `cwd` is the workspace."""
+    data = data_dir.resolve()
+
+    def run(
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        timeout_s: float,
+        on_chunk: OnChunk,
+        stdin: bytes | None = None,
+    ) -> RunningProcess:
+        workspace = Path(cwd).resolve()
+        executable = _executable(argv[0], env, workspace) if argv else None
+        if executable is None:
+            program = argv[0] if argv else "an empty command"
+            return NotStarted(f"could not start {program}: not found or not executable")
+        wrapped = bwrap_argv(inside(executable, argv), workspace, data, needed_paths(env, executable), bwrap)
+        return LocalProcess(wrapped, workspace, env, timeout_s, on_chunk, stdin)
+
+    return run
+
+
+@functools.cache
+def _probe(bwrap: str | None) -> str | None:
+    """None when bwrap runs `true` with the argument set commands get; else why it does not."""
+    if bwrap is None:
+        return "bwrap is not installed (Debian package bubblewrap)"
+    env = {"PATH": os.environ.get("PATH", os.defpath)}
+    with tempfile.TemporaryDirectory(prefix="rdev-sandbox-probe-") as scratch:
+        data = Path(scratch).resolve() / "data"
+        workspace = data / "workspaces" / "probe"
+        workspace.mkdir(parents=True)
+        true = _executable("true", env, workspace) or Path("true")
+        argv = bwrap_argv(inside(true, ["true"]), workspace, data, needed_paths(env, None), bwrap)
+        try:
+            done = subprocess.run(
+                argv, cwd=workspace, env=env, capture_output=True, timeout=TIMEOUT_HEALTH_CHECK, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return f"bwrap did not finish within {TIMEOUT_HEALTH_CHECK:g}s"
+        except OSError as err:
+            return f"could not start bwrap: {err.strerror or err}"
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        return f"bwrap failed (exit code {done.returncode}): {said[-1] if said else 'no output'}"
+    return None
+
+
+def bwrap_problem() -> str | None:
+    """Why bwrap does not work on this machine, or None when it does (probed once)."""
+    return _probe(shutil.which("bwrap"))
+
+
+def bwrap_works() -> bool:
+    return bwrap_problem() is None
+
+
+class SandboxUnavailable(EnvError):
+    """RDEV_SANDBOX=bwrap on a machine where bwrap does not work."""
+
+
+@dataclass(frozen=True)
+class Executor:
+    mode: Mode
+    runner: ProcessRunner
+
+
+def choose_executor(data_dir: Path) -> Executor:
+    """The runner RDEV_SANDBOX asks for (auto: bwrap when it works), the choice logged.
+    Raises EnvError for a bad setting, SandboxUnavailable when bwrap is required but fails."""
+    setting = get_env_choice("RDEV_SANDBOX", SANDBOX_SETTINGS)
+    log = get_logger("executor")
+    problem = bwrap_problem() if setting != "off" else "RDEV_SANDBOX=off"
+    if problem is None:
+        bwrap = shutil.which("bwrap") or "bwrap"
+        log.info("commands run in a bwrap sandbox", extra={FIELD_SANDBOX: "bwrap"})
+        return Executor("bwrap", sandboxed_runner(data_dir, bwrap))
+    if setting == "bwrap":
+        raise SandboxUnavailable(
+            f"RDEV_SANDBOX=bwrap but bwrap does not work here: {problem}; "
+            f"{INSTALL}, or set RDEV_SANDBOX=auto to run commands without it"
+        )
+    hint = "" if setting == "off" else f" ({INSTALL} to isolate them)"
+    log.warning(f"{NOT_ISOLATED}: {problem}{hint}", extra={FIELD_SANDBOX: "plain", FIELD_ERROR: problem})
+    return Executor("plain", LocalProcess)
