@@ -5,6 +5,7 @@ the body size limit, and one access-log line per request. Pure ASGI, so streamed
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import time
@@ -24,6 +25,9 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 log = get_logger("http")
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+# the worker protocol's successful calls, many per work item, are logged at debug: at info
+# they would drown the log and cost a sixth of each call
+_ROUTINE = re.compile(r"^/work/(claim|[^/]+/heartbeat)$|^/workers/[^/]+/heartbeat$")
 DEFAULT_BODY_LIMIT = 1024 * 1024
 
 
@@ -60,7 +64,9 @@ class RequestContextMiddleware:
                 await self._too_large(send_with_id, request_id)
             else:
                 await self.app(scope, self._limited(receive), send_with_id)
-            log.info(
+            level = logging.DEBUG if status < 400 and _ROUTINE.search(scope["path"]) else logging.INFO
+            log.log(
+                level,
                 "request",
                 extra={
                     FIELD_METHOD: scope["method"],

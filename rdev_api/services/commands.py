@@ -150,8 +150,11 @@ class CommandService:
         )
         self._notify()
         self._threads.pop(command_id, None)
-        if self.on_finished is not None:
-            self.on_finished(self.get(command_id))
+        try:
+            if self.on_finished is not None:
+                self.on_finished(self.get(command_id))
+        finally:
+            self.store.release()  # this thread ends here
 
     def _append(self, command_id: str, events: list[tuple[str, dict[str, Any]]], output_bytes: int) -> None:
         self.store.append(command_id, events, self.clock.now(), output_bytes)

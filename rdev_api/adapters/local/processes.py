@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import select
 import subprocess
 import threading
 import time
@@ -61,6 +62,33 @@ class _Batcher:
         self.pending, self.size = "", 0
 
 
+class _ExitWatch:
+    """Waits for `proc` to exit, woken by the exit itself through a pidfd (Linux); elsewhere
+    Popen.wait(timeout), which polls with growing sleeps (a 5 ms command noticed after 8)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        try:
+            self.pidfd: int | None = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+    def exited(self, timeout: float) -> bool:
+        if self.pidfd is None:
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        ready, _, _ = select.select([self.pidfd], [], [], timeout)
+        return bool(ready) and self.proc.poll() is not None
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
 class LocalProcess:
     """One started command; `wait()` returns how it ended. `cancel()` from any thread."""
 
@@ -110,25 +138,11 @@ class LocalProcess:
     def wait(self) -> ProcessOutcome:
         if self.proc is None:
             return ProcessOutcome(None, None, False, False, self.start_error)
-        deadline = self.started + self.timeout_s
-        timed_out = False
-        while True:
-            for batcher in self._batchers.values():
-                batcher.tick()
-            if self._cancelled.is_set() or time.monotonic() >= deadline:
-                timed_out = not self._cancelled.is_set()
-                kill_group(self.proc)
-                break
-            try:
-                # returns as soon as the process exits (a short command costs ~1 ms, not a tick)
-                self.proc.wait(timeout=min(CHUNK_SECONDS / 2, max(0.0, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                continue
-            for reader in self._readers:  # what is left in the pipes
-                reader.join(timeout=DRAIN_SECONDS)
-            if group_alive(self.proc.pid, self.proc):  # children left behind: end them too
-                kill_group(self.proc)
-            break
+        watch = _ExitWatch(self.proc)
+        try:
+            timed_out = self._supervise(watch, self.started + self.timeout_s)
+        finally:
+            watch.close()
         for reader in self._readers:
             reader.join(timeout=2)
         for batcher in self._batchers.values():
@@ -141,6 +155,23 @@ class LocalProcess:
             timed_out,
             self._cancelled.is_set() and not timed_out,
         )
+
+    def _supervise(self, watch: _ExitWatch, deadline: float) -> bool:
+        """Until the process exits, is cancelled or times out (True); output flushed on time
+        meanwhile; at the end, nothing of its group left running."""
+        assert self.proc is not None
+        while True:
+            for batcher in self._batchers.values():
+                batcher.tick()
+            if self._cancelled.is_set() or time.monotonic() >= deadline:
+                kill_group(self.proc)
+                return not self._cancelled.is_set()
+            if watch.exited(min(CHUNK_SECONDS / 2, max(0.0, deadline - time.monotonic()))):
+                for reader in self._readers:  # what is left in the pipes
+                    reader.join(timeout=DRAIN_SECONDS)
+                if group_alive(self.proc.pid, self.proc):  # children left behind: end them too
+                    kill_group(self.proc)
+                return False
 
     @staticmethod
     def _read(pipe: object, batcher: _Batcher) -> None:

@@ -77,7 +77,7 @@ def bwrap_argv(
     are bound back read-only before the data dir is hidden, the workspace bound last."""
     data, space = str(data_dir), str(workspace)
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", str(TMP)]
-    for path in _under_tmp(keep, data_dir):
+    for path in _under_tmp(tuple(keep), data_dir):
         args += ["--ro-bind", str(path), str(path)]
     # the tmpfs over the data dir is made read-only once the workspace's mount point is in it
     args += ["--tmpfs", data, "--bind", space, space, "--remount-ro", data]
@@ -85,8 +85,10 @@ def bwrap_argv(
     return args + list(argv)
 
 
-def _under_tmp(paths: Iterable[Path], data_dir: Path) -> list[Path]:
-    """The paths under /tmp to bind back: existing, outside the data dir, none inside another."""
+@functools.lru_cache(maxsize=64)
+def _under_tmp(paths: tuple[Path, ...], data_dir: Path) -> tuple[Path, ...]:
+    """The paths under /tmp to bind back: existing, outside the data dir, none inside another.
+    Cached: the same few sets of paths come back for every command (resolving them costs ms)."""
     found: set[Path] = set()
     for path in paths:
         if not path.is_absolute():
@@ -103,7 +105,7 @@ def _under_tmp(paths: Iterable[Path], data_dir: Path) -> list[Path]:
     for path in sorted(found, key=lambda p: (len(p.parts), p)):
         if not any(path.is_relative_to(parent) for parent in kept):
             kept.append(path)
-    return kept
+    return tuple(kept)
 
 
 @functools.cache

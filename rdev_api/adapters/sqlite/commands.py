@@ -43,6 +43,10 @@ class SqliteCommandStore:
                 (command_id, project_id, kind, json.dumps(request), rfc3339_or_none(at)),
             )
 
+    def release(self) -> None:
+        """The calling thread is done with the store."""
+        self.db.release()
+
     def get(self, command_id: str) -> dict[str, Any] | None:
         row = (
             self.db.connection()

@@ -39,6 +39,17 @@ class Database:
                 self._all.append(found)
         return found
 
+    def release(self) -> None:
+        """Close this thread's connection: a thread that ends (a command's) must not leave an
+        open connection behind (each holds descriptors, and a statement left unreset keeps a
+        read snapshot that stops checkpoints, so the WAL grows and every read slows)."""
+        found: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if found is not None:
+            self._local.connection = None
+            with self._guard:
+                self._all.remove(found)
+            found.close()
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE) on this thread's connection."""
