@@ -88,9 +88,10 @@ class Services:
         self.commands.shutdown()
 
 
-def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
+def build_services(data_dir: Path, loopback_bind: bool = True, public_url: str | None = None) -> Services:
     """`loopback_bind`: the server listens on loopback only (private webhook destinations are
-    then allowed unless RDEV_WEBHOOK_ALLOW_PRIVATE says otherwise)."""
+    then allowed unless RDEV_WEBHOOK_ALLOW_PRIVATE says otherwise). `public_url`: where the
+    server is reached, the base of the projects' callback URLs unless RDEV_PUBLIC_URL says."""
     executor = choose_executor(data_dir)  # first: RDEV_SANDBOX=bwrap may refuse to start
     clock = SystemClock()
     db = Database(data_dir / DATABASE_FILE)
@@ -107,7 +108,7 @@ def build_services(data_dir: Path, loopback_bind: bool = True) -> Services:
         LocalScaffolder(),
         box,
         clock,
-        get_env("RDEV_PUBLIC_URL"),
+        os.environ.get("RDEV_PUBLIC_URL") or public_url or get_env("RDEV_PUBLIC_URL"),
     )
     command_service = CommandService(
         SqliteCommandStore(db),

@@ -128,9 +128,10 @@ def check_bind(bind: Bind, insecure_http: bool) -> str | None:
 # --- opening a data dir ------------------------------------------------------------------
 
 
-def open_services(data_dir: Path, loopback_bind: bool = True) -> Any:
+def open_services(data_dir: Path, loopback_bind: bool = True, public_url: str | None = None) -> Any:
     """The Services of a data dir: the master key (created on a first start unless
-    RDEV_MASTER_KEY is set) and the database (migrated). `loopback_bind`: see build_services."""
+    RDEV_MASTER_KEY is set) and the database (migrated). `loopback_bind`, `public_url`: see
+    build_services."""
     from rdev_api.adapters.crypto.aesgcm import load_or_create_master_key
     from rdev_api.app import build_services
 
@@ -145,7 +146,7 @@ def open_services(data_dir: Path, loopback_bind: bool = True) -> Any:
     except ValueError as err:
         raise ServerError(str(err), "usage") from err
     try:
-        return build_services(data_dir, loopback_bind=loopback_bind)
+        return build_services(data_dir, loopback_bind=loopback_bind, public_url=public_url)
     except EnvError as err:  # a knob set wrong, or RDEV_SANDBOX=bwrap where bwrap fails
         raise ServerError(str(err), "usage") from err
 
@@ -439,7 +440,7 @@ def main(argv: list[str]) -> int:
     bind = Bind(args.host, args.port, args.tls_cert, args.tls_key)
     configure_logging()
     try:
-        serve(open_services(args.data_dir, is_loopback(bind.host)), args.data_dir, bind)
+        serve(open_services(args.data_dir, is_loopback(bind.host), bind.url), args.data_dir, bind)
     except ServerError as err:
         get_logger("server").error("cannot serve", extra={FIELD_ERROR: err.message})
         return 1

@@ -257,7 +257,7 @@ class Api:
         response = self.request(method, path, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        return _json_of(response)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.call("GET", path, **kwargs)
@@ -293,7 +293,7 @@ class Api:
         while url is not None:
             response = self.request("GET", url, params=params)
             params = None  # the next link carries the query
-            page = response.json()
+            page = _json_of(response)
             items.extend(page if isinstance(page, list) else [page])
             url = _next_link(response)
             if limit is not None and len(items) >= limit:
@@ -305,6 +305,17 @@ class Api:
 
             info(f"showing the first {min(len(items), limit or len(items))} items; --all lists every one")
         return items[:limit] if limit is not None else items
+
+
+def _json_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise CliError(
+            f"the API's answer to {response.request.method} {response.request.url.path} is not JSON "
+            f"(HTTP {response.status_code}, {len(response.content)} bytes)",
+            hint="is the URL an rdev API? `rdev config show`; `rdev --debug ...` shows the exchange",
+        ) from None
 
 
 def _next_link(response: httpx.Response) -> str | None:

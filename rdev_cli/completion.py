@@ -108,10 +108,7 @@ def _command_for(typed: list[str]) -> tuple[Any, list[str]]:
         return typer.main.get_command(build_app(word)), words
     if word is not None:
         raise LookupError(f"unknown command {word!r}")  # nothing to suggest after it
-    root = build_app("completion")  # the root options; every other word by name and help only
-    for name, (_, short_help) in GROUPS.items():
-        if name != "completion":
-            root.add_typer(typer.Typer(), name=name, help=short_help)
+    root = build_app(None)  # every other word by name and help only
     return typer.main.get_command(root), words
 
 

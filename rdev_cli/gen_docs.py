@@ -27,7 +27,7 @@ def command_tree(prog: str) -> Any:
     if prog == "rdev":
         from rdev_cli.main import build_app as build_rdev
 
-        return typer.main.get_command(build_rdev(None))
+        return typer.main.get_command(build_rdev(None, everything=True))
     from sdlc.cli.main import build_app as build_sdlc
 
     return typer.main.get_command(build_sdlc(None))

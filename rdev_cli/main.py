@@ -92,7 +92,10 @@ def _configure(found: dict[str, Any]) -> None:
     OVERRIDES.api_url = found.get("api_url")
 
 
-def build_app(word: str | None) -> Any:
+def build_app(word: str | None, everything: bool = False) -> Any:
+    """The typer app with `word`'s group loaded; with no word, every group by name and help
+    only (what `rdev --help` and completion of the first word need), or, with `everything`,
+    every group loaded (the contract test, the reference docs)."""
     import importlib
 
     import typer
@@ -102,6 +105,7 @@ def build_app(word: str | None) -> Any:
         help="rdev: dispatch coding agents into project environments, follow their output, run work.",
         epilog=EXIT_CODES_HELP,
         pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # plain help, like gh and kubectl: greppable, and twice as fast
         add_completion=False,
         no_args_is_help=True,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -120,8 +124,10 @@ def build_app(word: str | None) -> Any:
     ) -> None:
         """Global options may stand anywhere on the command line."""
 
-    for name in [word] if word in GROUPS else list(GROUPS):
-        module_name, short_help = GROUPS[name]
+    for name, (module_name, short_help) in GROUPS.items():
+        if name != word and not everything:
+            app.add_typer(typer.Typer(), name=name, help=short_help)  # listed, not loaded
+            continue
         module = importlib.import_module(module_name)
         commands = getattr(module, "COMMANDS", {})
         if name in commands:
@@ -202,7 +208,10 @@ def _unexpected(err: Exception) -> int:
         path = getattr(ctx, "command_path", None) or "rdev"
         return _report(CliError(err.format_message(), hint=f"see `{path} --help`", exit_code=EXIT_USAGE))
     if _debug():
-        raise err
+        import traceback
+
+        traceback.print_exception(err)  # the frames only: never the locals (keys, values)
+        return _report(CliError(f"unexpected {kind}: {err}"))
     return _report(CliError(f"unexpected {kind}: {err}", hint="rerun with --debug for the traceback"))
 
 

@@ -61,7 +61,12 @@ def _show_new_key(token: str, where: Path) -> None:
 @app.command("start")
 def start(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8484,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", min=1, max=65535, envvar="RDEV_PORT", help="Port to listen on (also RDEV_PORT)."
+        ),
+    ] = 8484,
     data_dir: DataDir = None,
     detach: Annotated[
         bool, typer.Option("--detach", help="Run in the background (pid and log file in the data dir).")
@@ -91,7 +96,7 @@ def start(
         info(f"Warning: {warning}")
     if not detach:  # the foreground server logs from the start (the executor's choice included)
         server.configure_logging()
-    services = _call(server.open_services, directory, server.is_loopback(host))
+    services = _call(server.open_services, directory, server.is_loopback(host), bind.url)
     token = server.bootstrap(services)
     if token is not None:
         _show_new_key(token, update_profile(LOCAL_PROFILE, url=bind.url, api_key=token))

@@ -67,3 +67,51 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_command = _block_after("## Test").strip()
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in [line.strip() for line in ci]
+
+
+def test_rdev_quickstart_runs_against_a_local_server(tmp_path: Path) -> None:
+    """The rdev quickstart as written: a detached server on a free port (RDEV_PORT) with its
+    data and profile in temp dirs, and a fake Claude Code first on PATH."""
+    import shutil
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = ROOT / "tests" / "sdlc" / "fake_agents" / "claude.py"
+    shutil.copyfile(fake, bin_dir / "fake_claude.py")
+    (bin_dir / "claude").write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{bin_dir / "fake_claude.py"}" "$@"\n'
+    )
+    (bin_dir / "claude").chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "RDEV_PORT": str(port),
+        "RDEV_DATA_DIR": str(tmp_path / "data"),
+        "RDEV_CONFIG_DIR": str(tmp_path / "config"),
+        "HOME": str(tmp_path / "home"),
+    }
+    for name in ("RDEV_API_URL", "RDEV_API_KEY", "RDEV_PROFILE", "RDEV_SANDBOX"):
+        env[name] = ""
+    full = {k: v for k, v in {**os.environ, **env}.items() if v != ""}
+    try:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", _block_after("## Quickstart: the rdev API")],
+            cwd=tmp_path,
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "rdev_cli", "server", "stop"], env=full, capture_output=True, timeout=60
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "sdlc init" in done.stdout  # git log of the new project
+    assert "You asked: What does this project do?" in done.stdout  # the agent's answer, followed
+    assert "approve_spec" in done.stdout or "approve" in done.stdout  # a human acts next
+    assert "rdev_" in done.stderr and "admin key" in done.stderr.lower()

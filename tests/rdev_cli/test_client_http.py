@@ -25,6 +25,7 @@ class FaultPlan:
     method: str = "GET"
     headers: dict[str, str] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)
+    body: bytes = b""
 
 
 class FaultProxy:
@@ -46,8 +47,9 @@ class FaultProxy:
                     self.send_response(plan.status)
                     for name, value in plan.headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", "0")
+                    self.send_header("Content-Length", str(len(plan.body)))
                     self.end_headers()
+                    self.wfile.write(plan.body)
                     return
                 headers = {
                     k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
@@ -157,3 +159,19 @@ def test_debug_logs_requests_without_secrets(rdev: RdevCli) -> None:
     assert failed.code == 3
     assert "Request ID:" in failed.err
     assert rdev.server.admin_token not in failed.err
+
+
+def test_a_traceback_under_debug_holds_no_secret(rdev: RdevCli, proxy: FaultProxy) -> None:
+    """An answer rdev cannot read: with --debug the traceback is shown, and neither the key nor
+    a credential value sent in that call is in it."""
+    sentinel = "sentinel-traceback-value-9d0e"
+    proxy.plan = FaultPlan(status=200, count=1, method="PUT", headers={"Content-Type": "application/json"})
+    proxy.plan.body = b"{not json"
+    result = rdev("--debug", "credentials", "set", "tb", stdin=sentinel + "\n")
+    assert result.code == 1, result
+    assert "Traceback" in result.err and "is not JSON" in result.err
+    assert sentinel not in result.err + result.out
+    assert rdev.server.admin_token not in result.err + result.out
+    proxy.plan = FaultPlan(status=200, count=1, method="PUT", body=b"{not json")
+    plain = rdev("credentials", "set", "tb2", stdin=sentinel + "\n")
+    assert plain.code == 1 and "Traceback" not in plain.err and "Hint:" in plain.err

@@ -37,6 +37,8 @@ def emit(event: dict[str, Any]) -> None:
 
 
 def log(entry: dict[str, Any]) -> None:
+    if not os.environ.get("FAKE_AGENT_LOG"):  # e.g. under the rdev API's allowlisted environment
+        return
     with open(os.environ["FAKE_AGENT_LOG"], "a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry) + "\n")
 
@@ -89,6 +91,8 @@ def main() -> int:
     args = sys.argv[1:]
     prompt = args[args.index("-p") + 1]
     blocks = re.findall(r"```json\n(.*?)\n```", prompt, re.S)
+    if not blocks:  # a free-form prompt (`rdev agent P "..."`): answer it, touch nothing
+        return chat(prompt)
     c = json.loads(blocks[-1])
     root = Path(os.environ.get("SDLC_ROOT") or os.getcwd())
     entry: dict[str, Any] = {
@@ -138,6 +142,21 @@ def main() -> int:
             "session_id": SESSION,
             "total_cost_usd": 0.01,
             "usage": {"input_tokens": 1, "output_tokens": 2},
+        }
+    )
+    return 0
+
+
+def chat(prompt: str) -> int:
+    emit({"type": "system", "subtype": "init", "session_id": SESSION, "model": "fake-model", "tools": []})
+    emit({"type": "assistant", "message": {"content": [{"type": "text", "text": f"You asked: {prompt}"}]}})
+    emit(
+        {
+            "type": "result",
+            "subtype": "success",
+            "is_error": False,
+            "result": "answered",
+            "session_id": SESSION,
         }
     )
     return 0
