@@ -11,7 +11,7 @@ import typer
 
 from rdev_cli.common import interactive
 from rdev_cli.errors import EXIT_AUTH, EXIT_USAGE, CliError
-from rdev_cli.output import OPTIONS, emit, info, write
+from rdev_cli.output import emit, info, structured, write
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -113,12 +113,12 @@ def status() -> None:
         "api_key": mask(key),
         "sources": settings.sources,
     }
-    structured = OPTIONS.output in ("json", "yaml", "jsonl")
-    if not structured:
+    as_data = structured()
+    if not as_data:
         for field in ("url", "profile", "api_key"):
             write(f"{field + ':':<12}{local[field]}  ({settings.sources[field]})")
     who = _whoami(settings.url, key, settings.profile)
-    if structured:
+    if as_data:
         emit({**local, "whoami": who}, ())
         return
     lines = {

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from rdev_cli.errors import EXIT_STILL_RUNNING, EXIT_USAGE, CliError
+from rdev_cli.output import emit
 
 if TYPE_CHECKING:  # keeps httpx out of `rdev --help`
     from rdev_cli.client import Api
@@ -32,6 +33,14 @@ def api(*, timeout: float | None = None) -> Api:
     from rdev_cli.client import STANDARD_TIMEOUT_S, Api
 
     return Api(timeout=timeout or STANDARD_TIMEOUT_S)
+
+
+def show(method: str, path: str, columns: Sequence[str], wide: Sequence[str] = ()) -> Any:
+    """One call whose answer is printed as it is (`get`, and verbs that return the object)."""
+    with api() as client:
+        found = client.call(method, path, json_body=None if method == "GET" else {})
+    emit(found, columns, wide=wide, name_key="id")
+    return found
 
 
 def command(app: typer.Typer, name: str, *aliases: str, **kwargs: Any) -> Callable[[F], F]:

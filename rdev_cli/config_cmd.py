@@ -11,7 +11,7 @@ import typer
 
 from rdev_cli.common import Yes, command, confirm
 from rdev_cli.errors import EXIT_CONFLICT, EXIT_NOT_FOUND, EXIT_USAGE, CliError
-from rdev_cli.output import OPTIONS, emit, info, write
+from rdev_cli.output import emit, info, structured, write
 
 app = typer.Typer(no_args_is_help=True)
 profiles_app = typer.Typer(no_args_is_help=True)
@@ -23,7 +23,6 @@ KEYS = ("url", "api_key")
 PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 KeyArg = Annotated[str, typer.Argument(help="url or api_key.")]
 NameArg = Annotated[str, typer.Argument(help="The profile's name.")]
-STRUCTURED = ("json", "yaml", "jsonl")
 
 
 def _check_key(key: str) -> str:
@@ -92,7 +91,7 @@ def show(
     settings = resolve()
     values = {"profile": settings.profile, "url": settings.url, "api_key": mask(settings.api_key)}
     file_source = "env RDEV_CONFIG_DIR" if os.environ.get("RDEV_CONFIG_DIR") else "default"
-    if OPTIONS.output in STRUCTURED:
+    if structured():
         data: dict[str, Any] = {**values, "config_file": str(config_path())}
         if sources:
             data["sources"] = {**settings.sources, "config_file": file_source}

@@ -12,7 +12,7 @@ import typer
 
 from rdev_cli.common import AllPages, Limit, Yes, api, command, confirm
 from rdev_cli.errors import EXIT_USAGE, CliError
-from rdev_cli.output import OPTIONS, emit, info, write
+from rdev_cli.output import emit, info, structured, write
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -122,7 +122,7 @@ def reveal(name: Name) -> None:
     """Print the decrypted value (admin; audited): the value alone, the object with -o json."""
     with api() as client:
         revealed = client.post(f"/credentials/{name}/reveal")
-    if OPTIONS.output in ("json", "yaml", "jsonl"):
+    if structured():
         emit(revealed, ("name", "value"))
     else:
         write(str(revealed["value"]))

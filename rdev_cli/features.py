@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import typer
 
 from rdev_cli.common import WaitTimeout, api, command
-from rdev_cli.output import OPTIONS, emit, info, write
+from rdev_cli.output import emit, info, structured, table_mode, write
 from rdev_cli.work import COLUMNS as WORK_COLUMNS
-from rdev_cli.work import WAIT_HELP, require_success, table_mode, wait_for_item
+from rdev_cli.work import WAIT_HELP, require_success, wait_for_item
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -37,10 +37,6 @@ def _base(project: str, slug: str | None = None) -> str:
 
 def _args(*words: str) -> str:
     return " ".join(map(shlex.quote, words))
-
-
-def _structured() -> bool:
-    return OPTIONS.output in ("json", "yaml", "jsonl")
 
 
 def _who(action: str) -> str | None:
@@ -86,7 +82,7 @@ def list_features(
     params = {"phase": phase, "archived": "true" if archived else None}
     with api() as client:
         features = client.get(_base(project), params=params)
-    if _structured():
+    if structured():
         emit(features, COLUMNS, wide=WIDE, name_key="slug")
         return
     rows = [{**f, "tasks_done": _tasks(f.get("tasks"))} for f in features]
@@ -184,7 +180,7 @@ def _move(project: str, slug: str, artifact: str, move: str, by: str, reason: st
     body = {"by": by, **({"reason": reason} if reason is not None else {})}
     with api() as client:
         moved = client.post(f"{_base(project, slug)}/artifacts/{artifact}/{move}", body)
-    if _structured():
+    if structured():
         emit(moved, MOVED_COLUMNS, name_key="feature")
     else:
         art = moved.get("artifact") or {}

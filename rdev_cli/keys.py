@@ -5,15 +5,14 @@ the secret in text mode (so `KEY=$(rdev keys create ...)` works) and the whole o
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
 
-from rdev_cli.common import AllPages, Limit, Yes, api, command, confirm
+from rdev_cli.common import AllPages, Limit, Yes, api, command, confirm, show
 from rdev_cli.errors import EXIT_USAGE, CliError
-from rdev_cli.output import OPTIONS, emit, info, write
+from rdev_cli.output import emit, emit_secret, info
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,15 +27,6 @@ EXPIRES_HINT = (
 KeyId = Annotated[
     str, typer.Argument(help="The key's id (the part after rdev_ in the key).", show_default=False)
 ]
-
-
-def emit_secret(data: dict[str, Any], secret_field: str, columns: Sequence[str]) -> None:
-    """A secret shown once: the whole object in json/yaml/jsonl, the id with -q/-o name,
-    otherwise the secret alone on stdout (for `$(...)`)."""
-    if OPTIONS.quiet or OPTIONS.output in ("json", "yaml", "jsonl", "name"):
-        emit(data, columns, name_key="id")
-    else:
-        write(str(data[secret_field]))
 
 
 def expires_at(text: str, now: datetime | None = None) -> str:
@@ -122,9 +112,7 @@ def create(
 @app.command("get")
 def get(key_id: KeyId) -> None:
     """One key (never its secret)."""
-    with api() as client:
-        key = client.get(f"/keys/{key_id}")
-    emit(key, COLUMNS, wide=WIDE, name_key="id")
+    show("GET", f"/keys/{key_id}", COLUMNS, WIDE)
 
 
 @app.command("revoke")

@@ -27,6 +27,21 @@ class Options:
 OPTIONS = Options()
 
 
+STRUCTURED = ("json", "yaml", "jsonl")
+
+
+def structured() -> bool:
+    """A program reads the output: json, yaml or jsonl was asked for."""
+    return OPTIONS.output in STRUCTURED
+
+
+def table_mode() -> bool:
+    """A person reads the output: a table was asked for, or stdout is a terminal."""
+    if OPTIONS.quiet:
+        return False
+    return OPTIONS.output in ("table", "wide") or (OPTIONS.output is None and sys.stdout.isatty())
+
+
 def color_enabled() -> bool:
     if OPTIONS.no_color or os.environ.get("NO_COLOR"):
         return False
@@ -97,3 +112,12 @@ def emit(data: Any, columns: Sequence[str], *, wide: Sequence[str] = (), name_ke
     else:  # piped: tab-separated, full values, no header
         for row in rows:
             write("\t".join(_cell(row.get(c)) for c in columns))
+
+
+def emit_secret(data: dict[str, Any], secret_field: str, columns: Sequence[str]) -> None:
+    """A secret shown once: the whole object in json/yaml/jsonl, the id with -q/-o name,
+    otherwise the secret alone on stdout (for `$(...)`)."""
+    if OPTIONS.quiet or OPTIONS.output in (*STRUCTURED, "name"):
+        emit(data, columns, name_key="id")
+    else:
+        write(str(data[secret_field]))

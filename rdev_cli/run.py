@@ -17,7 +17,7 @@ import typer
 
 from rdev_cli.common import api, pairs
 from rdev_cli.errors import EXIT_CONFLICT, EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_USAGE, CliError
-from rdev_cli.output import OPTIONS, emit, info, write
+from rdev_cli.output import OPTIONS, emit, info, structured, write
 
 if TYPE_CHECKING:
     from rdev_cli.client import Api
@@ -113,7 +113,7 @@ def start(word: str, project: str, body: dict[str, Any], detach: bool) -> None:
             command = client.post(f"/projects/{quote(project, safe='')}/commands", body)
         command_id = str(command["id"])
         if detach:
-            if OPTIONS.output in ("json", "yaml", "jsonl"):
+            if structured():
                 emit(command, COMMAND_COLUMNS, name_key="id")
             else:
                 write(command_id)

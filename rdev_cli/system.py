@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rdev_cli.errors import EXIT_ERROR, EXIT_NETWORK, CliError
-from rdev_cli.output import OPTIONS, emit, info, write
+from rdev_cli.output import emit, info, structured, write
 
 SERVER_HINT = "is the server running? `rdev server status`, or check the URL: `rdev config show --sources`"
 
@@ -54,8 +54,8 @@ def version() -> None:
     the server cannot be reached (then exit 6)."""
     from sdlc._version import __version__
 
-    structured = OPTIONS.output in ("json", "yaml", "jsonl")
-    if not structured:
+    as_data = structured()
+    if not as_data:
         write(f"client: rdev {__version__}")
     from rdev_cli.client import HEALTH_TIMEOUT_S, Api
 
@@ -63,10 +63,10 @@ def version() -> None:
         with Api(timeout=HEALTH_TIMEOUT_S, auth=False) as api:
             server = _once(api, "/version")
     except CliError:
-        if structured:
+        if as_data:
             emit({"client": {"version": __version__}, "server": None}, ())
         raise
-    if structured:
+    if as_data:
         emit({"client": {"version": __version__}, "server": {**server, "url": api.settings.url}}, ())
         return
     write(f"server: rdev {server.get('version')} (api {server.get('api')}) at {api.settings.url}")

@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rdev_cli.common import AllPages, Limit, WaitTimeout, Yes, api, command, confirm, wait_until
+from rdev_cli.common import AllPages, Limit, WaitTimeout, Yes, api, command, confirm, show, wait_until
 from rdev_cli.errors import EXIT_CONFLICT, EXIT_ERROR, EXIT_USAGE, CliError
-from rdev_cli.keys import emit_secret
-from rdev_cli.output import emit, info
+from rdev_cli.output import emit, emit_secret, info
 
 if TYPE_CHECKING:
     from rdev_cli.client import Api
@@ -108,9 +107,7 @@ def create(
 @app.command("get")
 def get(webhook_id: WebhookId) -> None:
     """One webhook."""
-    with api() as client:
-        webhook = client.get(f"/webhooks/{webhook_id}")
-    emit(webhook, COLUMNS, wide=WIDE, name_key="id")
+    show("GET", f"/webhooks/{webhook_id}", COLUMNS, WIDE)
 
 
 @app.command("update")

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rdev_cli.common import AllPages, Limit, WaitTimeout, api, command, wait_until
+from rdev_cli.common import AllPages, Limit, WaitTimeout, api, command, show, wait_until
 from rdev_cli.errors import EXIT_ERROR, EXIT_USAGE, CliError
-from rdev_cli.output import OPTIONS, emit, info, write
+from rdev_cli.output import emit, info, structured, table_mode, write
 
 if TYPE_CHECKING:
     from rdev_cli.client import Api
@@ -30,13 +30,6 @@ WAIT_HELP = f"Wait until it finishes (--timeout implies it). {WAIT_EXITS}"
 
 ItemId = Annotated[str, typer.Argument(help="The work item's id (wi_...).", show_default=False)]
 Wait = Annotated[bool, typer.Option("--wait", "-w", help=WAIT_HELP)]
-
-
-def table_mode() -> bool:
-    """A person reads the output: a table was asked for, or stdout is a terminal."""
-    if OPTIONS.quiet:
-        return False
-    return OPTIONS.output in ("table", "wide") or (OPTIONS.output is None and sys.stdout.isatty())
 
 
 def wait_for_item(client: Api, item_id: str, timeout: float | None) -> dict[str, Any]:
@@ -202,26 +195,20 @@ def list_items(
 @app.command("get")
 def get(item_id: ItemId) -> None:
     """One work item (its payload and result with -o json)."""
-    with api() as client:
-        item = client.get(f"/work/{item_id}")
-    emit(item, COLUMNS, wide=WIDE, name_key="id")
+    show("GET", f"/work/{item_id}", COLUMNS, WIDE)
 
 
 @app.command("cancel")
 def cancel(item_id: ItemId) -> None:
     """Cancel a queued or running item (its worker loses the lease)."""
-    with api() as client:
-        item = client.post(f"/work/{item_id}/cancel")
-    emit(item, COLUMNS, wide=WIDE, name_key="id")
+    show("POST", f"/work/{item_id}/cancel", COLUMNS, WIDE)
     info(f"cancelled work item {item_id}")
 
 
 @app.command("retry")
 def retry(item_id: ItemId) -> None:
     """Put a failed or dead item back in the queue, its attempts reset."""
-    with api() as client:
-        item = client.post(f"/work/{item_id}/retry")
-    emit(item, COLUMNS, wide=WIDE, name_key="id")
+    show("POST", f"/work/{item_id}/retry", COLUMNS, WIDE)
     info(f"work item {item_id} is queued again")
 
 
@@ -241,7 +228,7 @@ def stats() -> None:
     """Counts by status and type, the oldest queued item's age, recent run times."""
     with api() as client:
         data = client.get("/work/stats")
-    if OPTIONS.output in ("json", "yaml", "jsonl"):
+    if structured():
         emit(data, ())
         return
     # one row per type and a total: the statuses as columns

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rdev_cli.common import AllPages, Limit, Yes, api, command, confirm
+from rdev_cli.common import AllPages, Limit, Yes, api, command, confirm, show
 from rdev_cli.output import emit, info
 
 app = typer.Typer(no_args_is_help=True)
@@ -27,17 +27,13 @@ def list_workers(limit: Limit = None, all_pages: AllPages = False) -> None:
 @app.command("get")
 def get(worker_id: WorkerId) -> None:
     """One worker."""
-    with api() as client:
-        worker = client.get(f"/workers/{worker_id}")
-    emit(worker, COLUMNS, wide=WIDE, name_key="id")
+    show("GET", f"/workers/{worker_id}", COLUMNS, WIDE)
 
 
 @app.command("drain")
 def drain(worker_id: WorkerId) -> None:
     """The worker finishes what it holds and claims nothing new."""
-    with api() as client:
-        worker = client.post(f"/workers/{worker_id}/drain")
-    emit(worker, COLUMNS, wide=WIDE, name_key="id")
+    show("POST", f"/workers/{worker_id}/drain", COLUMNS, WIDE)
     info(f"worker {worker_id} is draining: it claims nothing new")
 
 

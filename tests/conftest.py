@@ -224,6 +224,18 @@ def sh(command: str, cwd: Path, env: dict[str, str], timeout: int = 300) -> str:
 
 # --- the rdev API on a loopback port -----------------------------------------------------------
 
+# a fake Claude Code for RDEV_CLAUDE_BIN: its stream-json, a line that is not JSON, the prompt echoed
+FAKE_CLAUDE = """#!{python}
+import json, os, sys
+prompt = sys.argv[sys.argv.index("-p") + 1]
+print(json.dumps({{"type": "system", "subtype": "init", "session_id": "s-1", "model": "fake", "tools": []}}))
+print("a line that is not JSON")
+text = {{"type": "text", "text": "on it: " + prompt}}
+print(json.dumps({{"type": "assistant", "message": {{"content": [text]}}}}))
+result = {{"type": "result", "subtype": "success", "is_error": False, "result": "done", "duration_ms": 5}}
+print(json.dumps({{**result, "num_turns": 1, "session_id": "s-1", "agent": os.environ.get("SDLC_AGENT")}}))
+"""
+
 
 @dataclass
 class ApiServer:

@@ -15,20 +15,10 @@ from typing import Any
 
 import pytest
 
-from conftest import ApiServer
+from conftest import FAKE_CLAUDE, ApiServer
 from sdlc.backends import group_alive
 
 SENTINEL = "sentinel-credential-7f3a"
-FAKE_CLAUDE = """#!{python}
-import json, os, sys
-prompt = sys.argv[sys.argv.index("-p") + 1]
-print(json.dumps({{"type": "system", "subtype": "init", "session_id": "s-1", "model": "fake", "tools": []}}))
-print("a line that is not JSON")
-text = {{"type": "text", "text": "on it: " + prompt}}
-print(json.dumps({{"type": "assistant", "message": {{"content": [text]}}}}))
-result = {{"type": "result", "subtype": "success", "is_error": False, "result": "done", "duration_ms": 5}}
-print(json.dumps({{**result, "num_turns": 1, "session_id": "s-1", "agent": os.environ.get("SDLC_AGENT")}}))
-"""
 
 
 def events(

@@ -22,17 +22,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ApiServer, RdevCli
-
-FAKE_CLAUDE = """#!{python}
-import json, sys
-prompt = sys.argv[sys.argv.index("-p") + 1]
-print(json.dumps({{"type": "system", "subtype": "init", "session_id": "s-1", "model": "fake", "tools": []}}))
-print("a line that is not JSON")
-text = {{"type": "text", "text": "on it: " + prompt}}
-print(json.dumps({{"type": "assistant", "message": {{"content": [text]}}}}))
-print(json.dumps({{"type": "result", "subtype": "success", "is_error": False, "result": "done"}}))
-"""
+from conftest import FAKE_CLAUDE, ApiServer, RdevCli
 
 
 @pytest.fixture
