@@ -39,6 +39,7 @@ GROUPS: dict[str, tuple[str, str]] = {
         "Run the rdev API locally: start, status, stop, admin-key, rotate-master-key.",
     ),
 }
+CLI_EXTRA = frozenset({"httpx", "httpx_sse", "platformdirs"})  # what `pip install 'rdev[cli]'` adds
 VALUE_OPTIONS = {"-o": "output", "--output": "output", "--profile": "profile", "--api-url": "api_url"}
 
 
@@ -185,6 +186,15 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
+    except ModuleNotFoundError as err:
+        if err.name in CLI_EXTRA:
+            return _report(
+                CliError(
+                    f"this command needs the cli extra ({err.name} is missing)",
+                    hint="pip install 'rdev[cli]'",
+                )
+            )
+        return _unexpected(err)
     except Exception as err:
         return _unexpected(err)
 

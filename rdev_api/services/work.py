@@ -266,6 +266,16 @@ class EmbeddedWorkers:
             thread.start()
             self._threads.append(thread)
 
+    def health(self) -> str:
+        """`ok` with how many embedded workers run, `off` when none are configured or started,
+        an error when a loop died."""
+        if not self.count or not self._threads:
+            return "off"
+        dead = [t.name for t in self._threads if not t.is_alive()]
+        if dead:
+            return f"error: stopped loops: {', '.join(dead)}"
+        return f"ok ({self.count} embedded)"
+
     def stop(self, timeout: float) -> None:
         """Stop claiming, let running handlers finish within `timeout`, mark the workers gone.
         Items still running then keep their lease and go back to the queue when it expires."""

@@ -382,3 +382,15 @@ def test_embedded_workers_run_registered_handlers_end_to_end(api: ApiServer) -> 
         "active"
     }
     assert {w["status"] for w in work.list_workers(100, None)[0]} == {"gone"}
+
+
+def test_health_reports_the_embedded_workers(api_server: ApiServer) -> None:
+    with api_server.client() as client:
+        assert client.get("/health").json()["checks"]["workers"] == "off"  # not started
+        api_server.services.start_background()
+        try:
+            health = client.get("/health").json()
+            count = api_server.services.embedded_workers.count
+            assert health["status"] == "ok" and health["checks"]["workers"] == f"ok ({count} embedded)"
+        finally:
+            api_server.services.stop_background()

@@ -109,3 +109,19 @@ def test_stdout_holds_only_data(rdev: RdevCli) -> None:
     bad = rdev.process("projects", "get", "nope")
     assert bad.returncode == 3 and bad.stdout == ""
     assert bad.stderr.startswith("Error: ") and "Traceback" not in bad.stderr
+
+
+def test_without_the_cli_extra_rdev_names_it() -> None:
+    """httpx missing (as without `pip install 'rdev[cli]'`): the extra is named, no traceback."""
+    code = "import sys; sys.modules['httpx'] = None; from rdev_cli.main import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "projects", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "RDEV_API_KEY": "rdev_x_y", "RDEV_API_URL": "http://127.0.0.1:9"},
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "needs the cli extra (httpx is missing)" in done.stderr
+    assert "pip install 'rdev[cli]'" in done.stderr and "Traceback" not in done.stderr

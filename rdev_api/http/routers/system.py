@@ -30,7 +30,8 @@ class Version(BaseModel):
 
 @router.get("/health", response_model=Health)
 def health(request: Request) -> dict[str, Any]:
-    """Liveness and the state of the parts the server depends on (no key needed)."""
+    """Liveness and the state of the parts the server depends on (no key needed): database,
+    executor (bwrap or plain), workers (the embedded ones)."""
     state = request.app.state
     checks = {"database": "ok"}
     try:
@@ -38,6 +39,7 @@ def health(request: Request) -> dict[str, Any]:
     except Exception as err:  # the probe reports, it does not fail
         checks["database"] = f"error: {type(err).__name__}"
     checks["executor"] = state.services.executor  # bwrap (sandboxed) or plain: a mode, not a failure
+    checks["workers"] = state.services.embedded_workers.health()
     status = "degraded" if any(v.startswith("error") for v in checks.values()) else "ok"
     return {
         "status": status,
