@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.adapters.sqlite.database import Database, time_ordered_page
 from rdev_api.domain.timestamps import rfc3339_or_none
 
 Event = tuple[str, dict[str, Any]]  # event name, data
@@ -65,20 +65,8 @@ class SqliteCommandStore:
         if status is not None:
             clauses.append("status = ?")
             params.append(status)
-        if cursor:
-            created_at, command_id = decode_cursor(cursor, 2)
-            clauses.append("(created_at, id) > (?, ?)")
-            params += [created_at, command_id]
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = (
-            self.db.connection()
-            .execute(
-                f"SELECT {_COLUMNS} FROM commands{where} ORDER BY created_at, id LIMIT ?",
-                (*params, limit + 1),
-            )
-            .fetchall()
-        )
-        found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["created_at"], r["id"]))
+        select = f"SELECT {_COLUMNS} FROM commands"
+        found, next_cursor = time_ordered_page(self.db.connection(), select, clauses, params, limit, cursor)
         return [_command(r) for r in found], next_cursor
 
     def started(

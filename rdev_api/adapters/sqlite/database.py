@@ -84,3 +84,25 @@ def page(rows: list[Any], limit: int, cursor_of: Any) -> tuple[list[Any], str | 
         rows = rows[:limit]
         return rows, cursor_of(rows[-1])
     return rows, None
+
+
+def time_ordered_page(
+    connection: sqlite3.Connection,
+    select: str,
+    clauses: list[str],
+    params: list[Any],
+    limit: int,
+    cursor: str | None,
+    time_column: str = "created_at",
+) -> tuple[list[Any], str | None]:
+    """A page of `select` (`SELECT ... FROM table`) filtered by `clauses`, in (time_column, id)
+    order after the cursor: its rows, and the cursor of the next page when there is one."""
+    clauses, params = list(clauses), list(params)
+    if cursor:
+        clauses.append(f"({time_column}, id) > (?, ?)")
+        params += decode_cursor(cursor, 2)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = connection.execute(
+        f"{select}{where} ORDER BY {time_column}, id LIMIT ?", (*params, limit + 1)
+    ).fetchall()
+    return page(rows, limit, lambda r: encode_cursor(r[time_column], r["id"]))

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from datetime import datetime
 
-from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.adapters.sqlite.database import Database, time_ordered_page
 from rdev_api.domain.keys import ApiKey
 from rdev_api.domain.timestamps import rfc3339_or_none
 
@@ -73,17 +73,8 @@ class SqliteKeyStore:
         return (_key(row), row["secret_hash"]) if row else None
 
     def list(self, limit: int, cursor: str | None) -> tuple[list[ApiKey], str | None]:
-        query, params = f"SELECT {_COLUMNS} FROM api_keys", []
-        if cursor:
-            created_at, key_id = decode_cursor(cursor, 2)
-            query += " WHERE (created_at, id) > (?, ?)"
-            params = [created_at, key_id]
-        rows = (
-            self.db.connection()
-            .execute(query + " ORDER BY created_at, id LIMIT ?", (*params, limit + 1))
-            .fetchall()
-        )
-        found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["created_at"], r["id"]))
+        select = f"SELECT {_COLUMNS} FROM api_keys"
+        found, next_cursor = time_ordered_page(self.db.connection(), select, [], [], limit, cursor)
         return [_key(r) for r in found], next_cursor
 
     def revoke(self, key_id: str, at: datetime) -> None:

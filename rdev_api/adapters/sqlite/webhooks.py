@@ -8,7 +8,7 @@ import sqlite3
 from collections import defaultdict
 from datetime import datetime
 
-from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page, time_ordered_page
 from rdev_api.domain.timestamps import rfc3339_or_none
 from rdev_api.domain.webhooks import Delivery, DeliveryAttempt, Webhook
 
@@ -77,17 +77,8 @@ class SqliteWebhookStore:
         return (_webhook(row), bytes(row["secret"])) if row else None
 
     def list_webhooks(self, limit: int, cursor: str | None) -> tuple[list[Webhook], str | None]:
-        query, params = f"SELECT {_WEBHOOK} FROM webhooks", []
-        if cursor:
-            created_at, webhook_id = decode_cursor(cursor, 2)
-            query += " WHERE (created_at, id) > (?, ?)"
-            params = [created_at, webhook_id]
-        rows = (
-            self.db.connection()
-            .execute(query + " ORDER BY created_at, id LIMIT ?", (*params, limit + 1))
-            .fetchall()
-        )
-        found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["created_at"], r["id"]))
+        select = f"SELECT {_WEBHOOK} FROM webhooks"
+        found, next_cursor = time_ordered_page(self.db.connection(), select, [], [], limit, cursor)
         return [_webhook(r) for r in found], next_cursor
 
     def active_webhooks(self) -> list[Webhook]:

@@ -9,7 +9,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.adapters.sqlite.database import Database, time_ordered_page
 from rdev_api.domain.errors import Conflict, NotFound
 from rdev_api.domain.work import FINISHED, STATUSES, after_failure, after_lease_expiry, require_status
 
@@ -110,19 +110,8 @@ class SqliteWorkStore:
         if projects is not None:
             clauses.append(f"project_id IN ({_placeholders(projects)})")
             params += projects
-        if cursor:
-            clauses.append("(created_at, id) > (?, ?)")
-            params += decode_cursor(cursor, 2)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = (
-            self.db.connection()
-            .execute(
-                f"SELECT {_COLUMNS} FROM work_items{where} ORDER BY created_at, id LIMIT ?",
-                (*params, limit + 1),
-            )
-            .fetchall()
-        )
-        found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["created_at"], r["id"]))
+        select = f"SELECT {_COLUMNS} FROM work_items"
+        found, next_cursor = time_ordered_page(self.db.connection(), select, clauses, params, limit, cursor)
         return [_item(r) for r in found], next_cursor
 
     def claim(

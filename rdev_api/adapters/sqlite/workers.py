@@ -8,7 +8,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page
+from rdev_api.adapters.sqlite.database import Database, time_ordered_page
 from rdev_api.adapters.sqlite.work import ts
 
 _COLUMNS = "id, name, types, embedded, status, last_seen_at, registered_at"
@@ -53,16 +53,9 @@ class SqliteWorkerStore:
         return _worker(row) if row else None
 
     def list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        query, params = f"SELECT {_COLUMNS} FROM workers", []
-        if cursor:
-            query += " WHERE (registered_at, id) > (?, ?)"
-            params = decode_cursor(cursor, 2)
-        rows = (
-            self.db.connection()
-            .execute(query + " ORDER BY registered_at, id LIMIT ?", (*params, limit + 1))
-            .fetchall()
+        found, next_cursor = time_ordered_page(
+            self.db.connection(), f"SELECT {_COLUMNS} FROM workers", [], [], limit, cursor, "registered_at"
         )
-        found, next_cursor = page(rows, limit, lambda r: encode_cursor(r["registered_at"], r["id"]))
         return [_worker(r) for r in found], next_cursor
 
     def set_status(self, worker_id: str, status: str | None, now: datetime) -> dict[str, Any] | None:
