@@ -57,6 +57,9 @@ GOAL_END_TO_END = 300.0  # items/s
 GOAL_ONE_FOLLOWER = 20_000.0  # lines/s
 GOAL_TEN_FOLLOWERS = 100_000.0  # lines/s in total
 DEADLINE_S = 300.0  # one end-to-end run gives up after this
+# how often a run asks whether all items finished: /work/stats costs the server a few ms, which
+# polled faster would be measured as queue time; 0.1 s is < 2 % of a run at the goal
+STATS_POLL_S = 0.1
 
 
 def claim_ceiling(items: int, synchronous: str) -> float:
@@ -124,7 +127,7 @@ def end_to_end(items: int, workers: int) -> dict[str, float]:
                 while client.get("/work/stats").json()["by_status"]["succeeded"] < len(submitted):
                     if time.monotonic() > deadline:
                         break
-                    time.sleep(0.01)
+                    time.sleep(STATS_POLL_S)
                 elapsed = time.perf_counter() - started
                 succeeded = {i["id"] for i in _all(client, "succeeded")}
         finally:
@@ -257,6 +260,7 @@ def queue_with_workers(
                 raise SystemExit(f"the external workers did not register; see {workdir}/worker-*.log")
             time.sleep(0.05)
         baseline = _finished(client)
+        cpu_before = [_cpu_s(live.process.pid), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
         body = {"type": "command", "payload": {"project": project, "kind": "shell", "argv": ["true"]}}
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=submitters) as pool:
@@ -264,16 +268,27 @@ def queue_with_workers(
         submitted = {a.json()["id"] for a in answers if a.status_code == 201}
         deadline = time.monotonic() + DEADLINE_S
         while _finished(client) - baseline < len(submitted) and time.monotonic() < deadline:
-            time.sleep(0.02)
+            time.sleep(STATS_POLL_S)
         elapsed = time.perf_counter() - started
+        cpu_after = [_cpu_s(live.process.pid), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
         succeeded = [i for i in _all(client, "succeeded") if i["id"] in submitted]
+    used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
     by_external = sum(1 for i in succeeded if str(i["worker_id"]).startswith(f"bench-{project}-"))
     return {
         "items_per_s": len(succeeded) / elapsed,
         "lost": float(items - len(succeeded)),
         "double_claims": float(sum(1 for i in succeeded if i["attempts"] > 1)),
         "external_share": by_external / max(len(succeeded), 1),
+        "server_cpu_ms": used[0] * 1000 / max(len(succeeded), 1),
+        "workers_cpu_ms": sum(used[1:-1]) * 1000 / max(len(succeeded), 1),
+        "bench_cpu_ms": used[-1] * 1000 / max(len(succeeded), 1),
     }
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its waited-for children (user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _finished(client: httpx.Client) -> int:
@@ -368,6 +383,8 @@ def part_two(args: argparse.Namespace, parts: set[str]) -> bool:
                     f"  (goal >= {GOAL_END_TO_END:.0f})",
                 )
                 _row("  share run by external workers", [r["external_share"] for r in results], digits=2)
+                for who in ("server", "workers", "bench"):
+                    _row(f"  {who} CPU per item (ms)", [r[f"{who}_cpu_ms"] for r in results], digits=2)
                 lost = sum(r["lost"] for r in results)
                 doubles = sum(r["double_claims"] for r in results)
                 print(f"{'  lost items, double claims (all runs)':44} {lost:>4.0f} {doubles:>5.0f}")

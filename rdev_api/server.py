@@ -385,7 +385,13 @@ def serve(services: Any, data_dir: Path, bind: Bind) -> None:
             # uvicorn re-raises the signal that stopped it once it is done: SIGTERM must then
             # unwind through this function (pid file, database) rather than end the process.
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
-            uvicorn.Server(config).run()
+
+            class Server(uvicorn.Server):
+                def handle_exit(self, sig: int, frame: Any) -> None:
+                    services.work.stop_waiting()  # long-polling claims must not hold the stop
+                    super().handle_exit(sig, frame)
+
+            Server(config).run()
         finally:
             log.info("stopped")
             _remove_pid_file(data_dir, os.getpid())

@@ -4,23 +4,29 @@ group in a local checkout (`--workdir`), heartbeats the lease every lease/3 (a l
 the group), and completes or fails the item. SIGTERM/SIGINT: stop claiming, let running items
 finish (up to --drain-timeout), exit 0; a second Ctrl-C kills the commands and exits 130.
 
-Talks to the API with httpx only (never imports rdev_api): URL and key from the flags, else
-RDEV_API_URL / RDEV_API_KEY, else the current profile of the CLI profile file."""
+Talks to the API with the standard library's http.client (never imports rdev_api): URL and
+key from the flags, else RDEV_API_URL / RDEV_API_KEY, else the current profile."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.client
+import json
 import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
 
 import typer
 
@@ -33,6 +39,7 @@ app = typer.Typer(no_args_is_help=True)
 SUPPORTED_TYPES: Final = ("command",)
 CONNECT_TIMEOUT_S: Final = 5.0
 REQUEST_TIMEOUT_S: Final = 30.0
+CLAIM_WAIT_S: Final = 10.0  # how long the server may hold a claim when nothing is claimable
 RETRY_ATTEMPTS: Final = 6  # HTTP calls retried on connection errors, 429 and 5xx
 RETRY_BASE_S: Final = 0.2
 RETRY_CAP_S: Final = 5.0
@@ -69,51 +76,98 @@ def _jitter(attempt: int) -> float:
 
 
 class Api:
-    """The worker protocol over httpx, with explicit timeouts and retries."""
+    """The worker protocol over http.client: one keep-alive connection per thread (the claim
+    threads and the main thread's heartbeats), explicit timeouts, retries with jitter."""
 
     def __init__(self, url: str, key: str) -> None:
-        import httpx
+        from sdlc._version import __version__
 
-        self._httpx = httpx
-        timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-        self.client = httpx.Client(base_url=url.rstrip("/"), headers={"X-API-Key": key}, timeout=timeout)
+        parts = urlsplit(url.rstrip("/"))
+        try:
+            self._address = (str(parts.hostname), parts.port or (443 if parts.scheme == "https" else 80))
+        except ValueError as err:  # a port that is no number or out of range
+            raise CliError(f"invalid API URL {url!r}: {err}", exit_code=EXIT_USAGE) from err
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CliError(f"invalid API URL {url!r}", hint="use http(s)://HOST[:PORT]", exit_code=EXIT_USAGE)
+        self._prefix = parts.path  # e.g. /api behind a proxy
+        self._open: Callable[..., http.client.HTTPConnection] = http.client.HTTPConnection
+        if parts.scheme == "https":
+            self._open = functools.partial(http.client.HTTPSConnection, context=ssl.create_default_context())
+        self._headers = {"X-API-Key": key, "User-Agent": f"rdev-worker/{__version__}", "Accept": "*/*"}
+        self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []
+        self._guard = threading.Lock()
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        """The answer's JSON (None for 204); ApiError for a 4xx, or once the retries are spent."""
+    def call(self, method: str, path: str, body: Any = None, timeout: float = REQUEST_TIMEOUT_S) -> Any:
+        """The answer's JSON (None for 204); ApiError for a 4xx, or once the retries are spent.
+        `timeout` bounds each wait for the server (a long-poll claim adds its wait_s)."""
+        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         for attempt in range(RETRY_ATTEMPTS):
             wait = _jitter(attempt)
             try:
-                response = self.client.request(method, path, json=body)
-            except self._httpx.TransportError as err:
+                code, headers, content = self._exchange(method, path, data, timeout)
+            except (OSError, http.client.HTTPException) as err:
                 problem, status = f"{method} {path}: {type(err).__name__}: {err}", None
             else:
-                if response.status_code == 204:
+                if code == 204:
                     return None
-                if response.status_code < 400:
-                    return response.json()
-                problem, status = (
-                    f"{method} {path}: HTTP {response.status_code}: {_message(response)}",
-                    (response.status_code),
-                )
-                if status != 429 and status < 500:
-                    raise ApiError(problem, status)
+                if code < 400:
+                    return json.loads(content)
+                problem, status = f"{method} {path}: HTTP {code}: {_message(content)}", code
+                if code != 429 and code < 500:
+                    raise ApiError(problem, code)
                 with contextlib.suppress(ValueError):
-                    wait = max(wait, min(RETRY_CAP_S, float(response.headers.get("Retry-After", "0"))))
+                    wait = max(wait, min(RETRY_CAP_S, float(headers.get("Retry-After", "0"))))
             if OPTIONS.debug:
                 info(f"retrying: {problem}")
             if attempt + 1 < RETRY_ATTEMPTS:
                 time.sleep(wait)
         raise ApiError(problem, status)
 
+    def _exchange(
+        self, method: str, path: str, data: bytes | None, timeout: float
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """One request on this thread's connection; a kept-alive one the server has closed
+        meanwhile is reopened and the request sent again at once (the server never saw it)."""
+        connection = self._connection()
+        reused = connection.sock is not None
+        headers = self._headers if data is None else {**self._headers, "Content-Type": "application/json"}
+        try:
+            if connection.sock is None:
+                connection.connect()
+            connection.sock.settimeout(timeout)
+            connection.request(method, self._prefix + path, data, headers)
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        except (BrokenPipeError, ConnectionResetError):  # http.client.RemoteDisconnected too
+            connection.close()
+            if not reused:
+                raise
+            return self._exchange(method, path, data, timeout)
+        except BaseException:
+            connection.close()  # a half-done exchange leaves the connection unusable
+            raise
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open(*self._address, timeout=CONNECT_TIMEOUT_S)
+            self._local.connection = connection
+            with self._guard:
+                self._opened.append(connection)
+        return connection
+
     def close(self) -> None:
-        self.client.close()
+        with self._guard:
+            for connection in self._opened:
+                connection.close()
 
 
-def _message(response: Any) -> str:
+def _message(content: bytes) -> str:
     try:
-        message = response.json()["error"]["message"]
+        message = json.loads(content)["error"]["message"]
     except (ValueError, KeyError, TypeError):
-        return str(response.text[:200])
+        return content[:200].decode("utf-8", errors="replace")
     return str(message)
 
 
@@ -200,22 +254,25 @@ class Worker:
     guard: threading.Lock = field(default_factory=threading.Lock)
 
     def loop(self) -> None:
-        """Claim and run until stopping; an idle queue backs off up to IDLE_MAX_S."""
+        """Claim and run until stopping. The server holds a claim up to CLAIM_WAIT_S for an
+        item; a 204 sooner than that (a draining worker, an older server) backs off up to
+        IDLE_MAX_S."""
         idle = IDLE_MIN_S
+        body = {"worker_id": self.worker_id, "types": self.types, "lease_s": self.lease_s}
         while not self.stopping.is_set():
+            asked = time.monotonic()
             try:
                 item = self.api.call(
-                    "POST",
-                    "/work/claim",
-                    {"worker_id": self.worker_id, "types": self.types, "lease_s": self.lease_s},
+                    "POST", "/work/claim", {**body, "wait_s": CLAIM_WAIT_S}, CLAIM_WAIT_S + REQUEST_TIMEOUT_S
                 )
             except ApiError as err:
                 info(f"claim failed: {err}")
                 self.stopping.wait(IDLE_MAX_S)
                 continue
             if item is None:
-                self.stopping.wait(random.uniform(idle / 2, idle))
-                idle = min(IDLE_MAX_S, idle * 2)
+                if time.monotonic() - asked < CLAIM_WAIT_S / 2:
+                    self.stopping.wait(random.uniform(idle / 2, idle))
+                    idle = min(IDLE_MAX_S, idle * 2)
                 continue
             idle = IDLE_MIN_S
             try:

@@ -3,6 +3,7 @@ bootstrap admin key of a fresh server (spec/rdev-api.md "Auth")."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,19 @@ from rdev_api.ports.stores import KeyStore
 # last_used_at is written at most this often per key: a busy key must not turn every read
 # into a write transaction.
 TOUCH_EVERY = timedelta(seconds=60)
+# Keys read for authentication are kept this long: every request authenticates, and the read
+# and parse of the key's row were a tenth of a busy server's time. Revocation and rotation
+# through this server drop the entry at once; this bounds how late a change made by another
+# process to the database (none does today while the server runs) can take effect.
+KEY_CACHE_S = 2.0
+
+
+@dataclass(frozen=True)
+class _Cached:
+    key: ApiKey
+    secret_hash: str
+    grant: KeyGrant
+    loaded: float
 
 
 @dataclass(frozen=True)
@@ -47,21 +61,42 @@ class KeyService:
     def __init__(self, keys: KeyStore, clock: Clock) -> None:
         self.keys = keys
         self.clock = clock
+        self._cache: dict[str, _Cached] = {}
+        self._changes = 0  # bumped by each revocation/rotation: a read begun before is not kept
 
     def authenticate(self, token: str | None, client_ip: str | None) -> Principal:
         if not token:
             raise Unauthorized("missing API key: send it in the X-API-Key header")
         key_id, secret = parse_token(token)
-        found = self.keys.get(key_id)
-        if found is None or not secret_matches(secret, found[1]):
+        cached = self._cached(key_id)
+        if cached is None or not secret_matches(secret, cached.secret_hash):
             raise Unauthorized("invalid API key")
-        key = found[0]
         now = self.clock.now()
-        grant = key.grant()
-        grant.check_usable(now, client_ip)
+        cached.grant.check_usable(now, client_ip)
+        key = cached.key
         if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
             self.keys.touch(key.id, now)
-        return Principal(key, grant)
+            key = key.model_copy(update={"last_used_at": now})
+            self._cache[key_id] = _Cached(key, cached.secret_hash, cached.grant, cached.loaded)
+        return Principal(key, cached.grant)
+
+    def _cached(self, key_id: str) -> _Cached | None:
+        cached = self._cache.get(key_id)
+        if cached is not None and time.monotonic() - cached.loaded < KEY_CACHE_S:
+            return cached
+        changes = self._changes
+        found = self.keys.get(key_id)
+        if found is None:
+            self._cache.pop(key_id, None)
+            return None
+        cached = _Cached(found[0], found[1], found[0].grant(), time.monotonic())
+        if changes == self._changes:
+            self._cache[key_id] = cached
+        return cached
+
+    def _forget(self, key_id: str) -> None:
+        self._changes += 1
+        self._cache.pop(key_id, None)
 
     def create(self, caller: Principal | None, request: KeyRequest) -> tuple[ApiKey, str]:
         """A new key (its token is returned once); `caller` None is the server itself."""
@@ -106,6 +141,7 @@ class KeyService:
     def revoke(self, key_id: str) -> ApiKey:
         self.get(key_id)
         self.keys.revoke(key_id, self.clock.now())
+        self._forget(key_id)
         return self.get(key_id)
 
     def rotate(self, key_id: str) -> tuple[ApiKey, str]:
@@ -116,6 +152,7 @@ class KeyService:
         minted = mint()
         secret = minted.token.rsplit("_", 1)[1]
         self.keys.replace_secret(key_id, hash_secret(secret))
+        self._forget(key_id)
         return key, f"rdev_{key_id}_{secret}"
 
     def bootstrap_admin(self, name: str) -> tuple[ApiKey, str]:

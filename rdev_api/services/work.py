@@ -4,9 +4,12 @@ types with a registered handler (spec/rdev-api.md "Work items")."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +30,9 @@ from rdev_api.ports.clock import Clock
 from rdev_api.ports.work import WorkerStore, WorkStore
 
 STATS_WINDOW_S: Final = 300.0  # "finished in the last 5 minutes"
-IDLE_WAIT_S: Final = 1.0  # an idle embedded worker re-polls this often (a submit wakes it sooner)
+# an idle embedded worker, or a waiting claim, re-polls this often (a submit wakes it sooner;
+# the re-poll finds delayed items and expired leases coming due)
+IDLE_WAIT_S: Final = 1.0
 ERROR_WAIT_S: Final = 1.0  # pause of a worker loop after the store failed
 
 log = get_logger("queue")
@@ -83,6 +88,10 @@ class WorkService:
         self.lease_s = lease_s
         self.handlers: dict[str, Handler] = {}
         self._submitted = threading.Condition()
+        # long-polling claims waiting on an event loop, woken with the embedded workers
+        self._waiting_claims: dict[asyncio.Future[None], _Waiter] = {}  # oldest first
+        self._waiting_guard = threading.Lock()
+        self.closing = False  # set as the server stops: waiting claims answer at once
         # told of every item that reached succeeded, failed or dead (the app emits webhooks)
         self.on_finished: Callable[[dict[str, Any]], None] | None = None
 
@@ -116,7 +125,7 @@ class WorkService:
                 "created_at": now,
             }
         )
-        self.wake()
+        self.wake(request.type)
         return item
 
     def get(self, item_id: str, grant: KeyGrant | None) -> dict[str, Any]:
@@ -191,10 +200,57 @@ class WorkService:
         self.get(item_id, grant)
         return self._finished(self.items.fail(item_id, worker_id, error, retryable, self.clock.now()))
 
-    def wake(self) -> None:
-        """Wake idle embedded workers: there may be something to claim."""
+    async def claim_waiting(
+        self, worker_id: str, types: list[str], lease_s: float | None, grant: KeyGrant | None, wait_s: float
+    ) -> dict[str, Any] | None:
+        """A claim that, when nothing is claimable, waits up to `wait_s` for an item (long
+        polling); None at once for a draining or removed worker, or when the server stops."""
+        deadline = time.monotonic() + wait_s
+        loop = asyncio.get_running_loop()
+        while True:
+            future: asyncio.Future[None] = loop.create_future()
+            with self._waiting_guard:  # registered before the claim: no wake-up falls in between
+                self._waiting_claims[future] = _Waiter(loop, frozenset(types))
+            try:
+                item = self.claim(worker_id, types, lease_s, grant)
+                remaining = deadline - time.monotonic()
+                if item is not None or remaining <= 0 or self.closing or not self._available(worker_id):
+                    return item
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(future, min(remaining, IDLE_WAIT_S))
+            finally:
+                with self._waiting_guard:
+                    self._waiting_claims.pop(future, None)
+
+    def waiting_claims(self) -> int:
+        """How many long-polling claims wait now."""
+        return len(self._waiting_claims)
+
+    def _available(self, worker_id: str) -> bool:
+        """Whether the worker may claim (registered workers: not draining; unknown ids may)."""
+        found = self.workers.get(worker_id)
+        return found is None or found["status"] not in ("draining", "gone")
+
+    def wake(self, type_: str | None = None) -> None:
+        """Wake idle embedded workers and waiting claims: there may be something to claim. One
+        new item of `type_` wakes only the longest-waiting claim of that type (waking them all
+        would have each try a claim that all but one lose)."""
         with self._submitted:
             self._submitted.notify_all()
+        with self._waiting_guard:
+            waiting = [
+                (future, waiter)
+                for future, waiter in self._waiting_claims.items()
+                if not future.done() and (type_ is None or type_ in waiter.types)
+            ]
+        for future, waiter in waiting[:1] if type_ is not None else waiting:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nothing waits there
+                waiter.loop.call_soon_threadsafe(_resolve, future)
+
+    def stop_waiting(self) -> None:
+        """The server stops: waiting claims answer now (204) instead of holding its shutdown."""
+        self.closing = True
+        self.wake()
 
     def wait_for_work(self, timeout: float) -> None:
         with self._submitted:
@@ -222,17 +278,31 @@ class WorkService:
 
     def drain_worker(self, worker_id: str) -> dict[str, Any]:
         """The worker finishes what it holds and claims nothing new."""
-        return self._set_worker(worker_id, "draining")
+        found = self._set_worker(worker_id, "draining")
+        self.wake()  # its waiting claims answer 204 now
+        return found
 
     def remove_worker(self, worker_id: str) -> None:
         if not self.workers.remove(worker_id):
             raise NotFound(f"no worker {worker_id}")
+        self.wake()
 
     def _set_worker(self, worker_id: str, status: str | None) -> dict[str, Any]:
         found = self.workers.set_status(worker_id, status, self.clock.now())
         if found is None:
             raise NotFound(f"no worker {worker_id}: register it with POST /workers")
         return found
+
+
+@dataclass(frozen=True)
+class _Waiter:
+    loop: asyncio.AbstractEventLoop
+    types: frozenset[str]
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class EmbeddedWorkers:

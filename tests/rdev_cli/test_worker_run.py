@@ -1,7 +1,9 @@
 """`rdev worker run` as real processes over the real API: items run once each, in the given
 workdir, without the worker's key in their environment; SIGTERM lets a running item finish
 and exits 0; Ctrl-C twice kills the command's group and exits 130; a failing command is
-retried and then dead, an agent kind refused for good."""
+retried and then dead, an agent kind refused for good. The worker's own HTTP client: a
+long-polling claim gets an item submitted while it waits, a kept-alive connection the server
+closed is reopened without a retry, and SIGTERM ends claims that are long-polling at once."""
 
 from __future__ import annotations
 
@@ -9,14 +11,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from conftest import ApiServer
+from rdev_cli.output import OPTIONS
+from rdev_cli.worker import CLAIM_WAIT_S, REQUEST_TIMEOUT_S, Api
 
 DEADLINE_S = 60.0
 POLL_S = 0.05
@@ -153,3 +161,83 @@ def test_without_url_or_key_it_says_where_to_get_them(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2 and "no API URL" in result.stderr and "rdev server start" in result.stderr
+
+
+# --- the worker's HTTP client ------------------------------------------------------------------
+
+
+def until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(POLL_S)
+
+
+def waiting_claims(api: ApiServer) -> int:
+    return api.services.work.waiting_claims()
+
+
+def test_a_long_polling_claim_gets_an_item_submitted_while_it_waits(api_server: ApiServer) -> None:
+    api = Api(api_server.url, api_server.admin_token)
+    body = {"worker_id": "w-long", "types": ["command"], "lease_s": 30, "wait_s": CLAIM_WAIT_S}
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            claim = pool.submit(api.call, "POST", "/work/claim", body, CLAIM_WAIT_S + REQUEST_TIMEOUT_S)
+            until(lambda: waiting_claims(api_server) == 1, "the claim to wait")
+            with pytest.raises(TimeoutError):  # still waiting a second after it was sent
+                claim.result(timeout=max(0.0, started + 1 - time.monotonic()))
+            item_id = submit(api_server, {"kind": "shell", "argv": ["true"]})
+            item = claim.result(timeout=DEADLINE_S)
+            took = time.monotonic() - started
+    finally:
+        api.close()
+    assert item is not None and item["id"] == item_id and item["worker_id"] == "w-long"
+    assert took < CLAIM_WAIT_S / 2, f"the claim took {took:.1f}s: the submit did not answer it"
+
+
+@contextmanager
+def serving(app: Any, port: int = 0) -> Iterator[uvicorn.Server]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    until(lambda: server.started or not thread.is_alive(), "the server to start")
+    assert server.started, "the server did not start"
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=DEADLINE_S)
+
+
+def test_a_connection_closed_by_a_server_restart_is_reopened_without_a_retry(
+    api_server: ApiServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(OPTIONS, "debug", True)  # a retry would say so on stderr
+    with serving(api_server.app) as first:
+        port = first.servers[0].sockets[0].getsockname()[1]
+        api = Api(f"http://127.0.0.1:{port}", api_server.admin_token)
+        api.call("POST", "/workers", {"id": "w-keep", "types": ["command"]})
+        assert api.call("POST", "/workers/w-keep/heartbeat")["id"] == "w-keep"
+        assert len(first.server_state.connections) == 1, "the two calls did not share a connection"
+    try:
+        with serving(api_server.app, port) as second:
+            assert api.call("POST", "/workers/w-keep/heartbeat")["id"] == "w-keep"
+            assert second.server_state.total_requests == 1
+    finally:
+        api.close()
+    assert "retrying" not in capsys.readouterr().err
+
+
+def test_sigterm_ends_long_polling_claims_at_once(
+    api_server: ApiServer, start_worker: Any, tmp_path: Path
+) -> None:
+    worker = start_worker(tmp_path, "w-poll", "--concurrency", "3")
+    until(lambda: waiting_claims(api_server) == 3 or worker.poll() is not None, "the claims to wait")
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=DEADLINE_S) == 0, worker.communicate()
+    took = time.monotonic() - started
+    assert took < CLAIM_WAIT_S / 2, f"the worker took {took:.1f}s to stop: its claims held it"

@@ -100,8 +100,13 @@ class LocalProcess:
         timeout_s: float,
         on_chunk: OnChunk,
         stdin: bytes | None = None,
+        contained: bool = False,
     ) -> None:
         self.timeout_s = timeout_s
+        # contained: nothing of the group outlives the leader (a pid namespace ends with it), so
+        # no sweep of /proc after the exit (zombies of the namespace can keep the group id in
+        # use for a while, which would make every exit pay for a scan)
+        self.contained = contained
         self._cancelled = threading.Event()
         self._batchers = {name: _Batcher(name, on_chunk) for name in ("stdout", "stderr")}
         self.started = time.monotonic()
@@ -169,7 +174,8 @@ class LocalProcess:
             if watch.exited(min(CHUNK_SECONDS / 2, max(0.0, deadline - time.monotonic()))):
                 for reader in self._readers:  # what is left in the pipes
                     reader.join(timeout=DRAIN_SECONDS)
-                if group_alive(self.proc.pid, self.proc):  # children left behind: end them too
+                # children left behind: end them too
+                if not self.contained and group_alive(self.proc.pid, self.proc):
                     kill_group(self.proc)
                 return False
 

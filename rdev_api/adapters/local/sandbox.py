@@ -175,7 +175,7 @@ def sandboxed_runner(data_dir: Path, bwrap: str = "bwrap") -> ProcessRunner:
             program = argv[0] if argv else "an empty command"
             return NotStarted(f"could not start {program}: not found or not executable")
         wrapped = bwrap_argv(inside(executable, argv), workspace, data, needed_paths(env, executable), bwrap)
-        return LocalProcess(wrapped, workspace, env, timeout_s, on_chunk, stdin)
+        return LocalProcess(wrapped, workspace, env, timeout_s, on_chunk, stdin, contained=True)
 
     return run
 

@@ -24,6 +24,7 @@ ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
 TYPE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 WORKER_ID = Field(min_length=1, max_length=200, description="How the server knows the worker.")
 LEASE_S = Field(default=None, gt=0, le=86400, description="Lease length; default RDEV_LEASE.")
+MAX_CLAIM_WAIT_S = 20.0
 
 
 class WorkItem(BaseModel):
@@ -73,6 +74,13 @@ class ClaimRequest(BaseModel):
     worker_id: str = WORKER_ID
     types: list[Annotated[str, Field(pattern=TYPE_PATTERN)]] = Field(min_length=1, max_length=50)
     lease_s: float | None = LEASE_S
+    wait_s: float = Field(
+        default=0,
+        ge=0,
+        le=MAX_CLAIM_WAIT_S,
+        description="Long polling: when nothing is claimable, wait up to this long for an item"
+        " before answering 204 (at once for a draining worker).",
+    )
 
 
 class HeartbeatRequest(BaseModel):
@@ -145,8 +153,14 @@ async def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> 
 )
 async def claim_work(request: Request, body: ClaimRequest, principal: Worker) -> Any:
     """The highest-priority, oldest claimable item of `types`, leased to the worker; 204 when
-    there is none (or the worker is draining)."""
-    item = _work(request).claim(body.worker_id, body.types, body.lease_s, principal.grant)
+    there is none, after waiting up to `wait_s` for one (at once when the worker is draining)."""
+    work = _work(request)
+    if body.wait_s > 0:
+        item = await work.claim_waiting(
+            body.worker_id, body.types, body.lease_s, principal.grant, body.wait_s
+        )
+    else:
+        item = work.claim(body.worker_id, body.types, body.lease_s, principal.grant)
     if item is None:
         return Response(status_code=204)
     audit(request, principal, "work.claim", item["id"])
