@@ -131,8 +131,32 @@ def _executable(program: str, env: dict[str, str], cwd: Path) -> Path | None:
     if os.sep in program:
         path = cwd / program
         return path if path.is_file() and os.access(path, os.X_OK) else None
-    found = shutil.which(program, path=env.get("PATH", os.defpath))
-    return Path(found) if found else None
+    search = env.get("PATH", os.defpath)
+    known = _found.get((program, search))
+    if known is not None and os.access(known, os.X_OK):  # one check, not a walk of PATH
+        return known
+    found = shutil.which(program, path=search)
+    if found is None:
+        return None
+    if len(_found) < FOUND_CACHE_SIZE:
+        _found[(program, search)] = Path(found)
+    return Path(found)
+
+
+_found: dict[tuple[str, str], Path] = {}  # (program, PATH) -> where it was found
+FOUND_CACHE_SIZE: Final = 256
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(directory: str) -> Path:
+    return Path(directory).resolve()
+
+
+@functools.lru_cache(maxsize=256)
+def _bwrap_prefix(workspace: Path, data: Path, search: str, executable: Path, bwrap: str) -> tuple[str, ...]:
+    """bwrap's arguments before the command: the same few for every command of a project
+    (working them out, paths resolved, took a command a few ms)."""
+    return tuple(bwrap_argv([], workspace, data, needed_paths({"PATH": search}, executable), bwrap))
 
 
 def inside(executable: Path, argv: Sequence[str]) -> list[str]:
@@ -169,12 +193,13 @@ def sandboxed_runner(data_dir: Path, bwrap: str = "bwrap") -> ProcessRunner:
         on_chunk: OnChunk,
         stdin: bytes | None = None,
     ) -> RunningProcess:
-        workspace = Path(cwd).resolve()
+        workspace = _resolved(str(cwd))
         executable = _executable(argv[0], env, workspace) if argv else None
         if executable is None:
             program = argv[0] if argv else "an empty command"
             return NotStarted(f"could not start {program}: not found or not executable")
-        wrapped = bwrap_argv(inside(executable, argv), workspace, data, needed_paths(env, executable), bwrap)
+        prefix = _bwrap_prefix(workspace, data, env.get("PATH", ""), executable, bwrap)
+        wrapped = [*prefix, *inside(executable, argv)]
         return LocalProcess(wrapped, workspace, env, timeout_s, on_chunk, stdin, contained=True)
 
     return run

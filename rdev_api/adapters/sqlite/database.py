@@ -16,6 +16,7 @@ from rdev_api.adapters.sqlite.db import connect, migrate, transaction
 from rdev_api.domain.errors import BadRequest
 
 DATABASE_FILE = "rdev.db"
+IDLE_CONNECTIONS = 8
 
 
 class Database:
@@ -23,6 +24,7 @@ class Database:
         self.path = path
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []  # released by threads that ended
         self._guard = threading.Lock()
         # one writer at a time in this process: threads queue here instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between tries and caps throughput at a few dozen
@@ -33,22 +35,33 @@ class Database:
     def connection(self) -> sqlite3.Connection:
         found: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if found is None:
-            found = connect(self.path)
-            self._local.connection = found
             with self._guard:
-                self._all.append(found)
+                found = self._idle.pop() if self._idle else None
+            if found is None:
+                found = connect(self.path)
+                with self._guard:
+                    self._all.append(found)
+            self._local.connection = found
         return found
 
     def release(self) -> None:
-        """Close this thread's connection: a thread that ends (a command's) must not leave an
-        open connection behind (each holds descriptors, and a statement left unreset keeps a
-        read snapshot that stops checkpoints, so the WAL grows and every read slows)."""
+        """This thread is done with its connection (a command's thread ends): it goes back to
+        a small pool for the next thread, since a new connection costs its set-up and a cold
+        statement cache, or is closed when the pool is full. None is left with the thread: each
+        holds descriptors, and a statement left unreset keeps a read snapshot that stops
+        checkpoints, so the WAL grows and every read slows."""
         found: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if found is not None:
-            self._local.connection = None
-            with self._guard:
-                self._all.remove(found)
-            found.close()
+        if found is None:
+            return
+        self._local.connection = None
+        if found.in_transaction:  # not expected: a write() always ends its transaction
+            found.rollback()
+        with self._guard:
+            if len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(found)
+                return
+            self._all.remove(found)
+        found.close()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -61,6 +74,7 @@ class Database:
             for connection in self._all:
                 connection.close()
             self._all.clear()
+            self._idle.clear()
 
 
 def encode_cursor(*values: Any) -> str:
