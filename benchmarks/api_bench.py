@@ -9,10 +9,11 @@
 Part 2, against the server as a real process (`python -m rdev_cli server start`, its admin key
 read from the CLI profile in a temp RDEV_CONFIG_DIR), with the per-key rate limit lifted:
 
-3. The queue end to end: --queue-items no-op `command` items (`true`) submitted through
-   `POST /work`, run by the embedded workers plus --external-workers `rdev worker run`
-   processes; items/s from the first submit until all succeeded; lost items and double claims
-   (an item claimed more than once: attempts > 1).
+3. The queue end to end: --queue-items no-op `command` items (`true`) submitted one per
+   `POST /work` (--submitters at once), then again --submit-batch per `POST /work/batch`, run
+   by the embedded workers plus --external-workers `rdev worker run` processes; items/s from
+   the first submit until all succeeded; lost items and double claims (an item claimed more
+   than once: attempts > 1); CPU per item of the server, the workers and this script.
 4. Output: a command printing --output-lines lines of 40 bytes, followed over SSE by one
    follower (lines/s, complete and in order) and by --followers concurrent ones (total lines/s).
 5. `GET /projects` with --projects projects under --clients concurrent clients: p50 and p99.
@@ -233,9 +234,10 @@ def _project(client: httpx.Client, name: str) -> str:
 
 
 def queue_with_workers(
-    live: LiveServer, items: int, externals: int, concurrency: int, submitters: int
+    live: LiveServer, items: int, externals: int, concurrency: int, submitters: int, batch: int
 ) -> dict[str, float]:
-    """Items/s of `true` commands through the embedded and `externals` external workers."""
+    """Items/s of `true` commands through the embedded and `externals` external workers,
+    submitted one per `POST /work`, or `batch` per `POST /work/batch` when batch > 1."""
     workdir = live.scratch / f"checkout-{time.monotonic_ns()}"
     workdir.mkdir()
     with live.client() as client, ExitStack() as stack:
@@ -264,8 +266,15 @@ def queue_with_workers(
         body = {"type": "command", "payload": {"project": project, "kind": "shell", "argv": ["true"]}}
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=submitters) as pool:
-            answers = list(pool.map(lambda _: client.post("/work", json=body), range(items)))
-        submitted = {a.json()["id"] for a in answers if a.status_code == 201}
+            if batch > 1:
+                sizes = [min(batch, items - start) for start in range(0, items, batch)]
+                answers = list(
+                    pool.map(lambda n: client.post("/work/batch", json={"items": [body] * n}), sizes)
+                )
+                submitted = {i["id"] for a in answers if a.status_code == 201 for i in a.json()}
+            else:
+                answers = list(pool.map(lambda _: client.post("/work", json=body), range(items)))
+                submitted = {a.json()["id"] for a in answers if a.status_code == 201}
         deadline = time.monotonic() + DEADLINE_S
         while _finished(client) - baseline < len(submitted) and time.monotonic() < deadline:
             time.sleep(STATS_POLL_S)
@@ -359,6 +368,27 @@ def _row(label: str, values: list[float], goal: str = "", digits: int = 0) -> No
     print(f"{label:44} {statistics.median(values):10.{digits}f}  {runs}{goal}")
 
 
+def _queue_rows(live: LiveServer, args: argparse.Namespace, batch: int) -> bool:
+    """Part 3 with items submitted one by one (batch 1) or `batch` per request; False when an
+    item was lost or ran twice."""
+    results = [
+        queue_with_workers(
+            live, args.queue_items, args.external_workers, args.worker_concurrency, args.submitters, batch
+        )
+        for _ in range(args.runs)
+    ]
+    how = "one per POST /work" if batch == 1 else f"{batch} per POST /work/batch"
+    print(f"queue, embedded + {args.external_workers} external workers, items submitted {how}:")
+    _row("  items/s", [r["items_per_s"] for r in results], f"  (goal >= {GOAL_END_TO_END:.0f})")
+    _row("  share run by external workers", [r["external_share"] for r in results], digits=2)
+    for who in ("server", "workers", "bench"):
+        _row(f"  {who} CPU per item (ms)", [r[f"{who}_cpu_ms"] for r in results], digits=2)
+    lost = sum(r["lost"] for r in results)
+    doubles = sum(r["double_claims"] for r in results)
+    print(f"{'  lost items, double claims (all runs)':44} {lost:>4.0f} {doubles:>5.0f}")
+    return not lost and not doubles
+
+
 def part_two(args: argparse.Namespace, parts: set[str]) -> bool:
     """Parts 3-5 against one server process; False when an item was lost or ran twice, or a
     follower missed output."""
@@ -367,28 +397,8 @@ def part_two(args: argparse.Namespace, parts: set[str]) -> bool:
         live = LiveServer(Path(scratch))
         try:
             if "3" in parts:
-                results = [
-                    queue_with_workers(
-                        live,
-                        args.queue_items,
-                        args.external_workers,
-                        args.worker_concurrency,
-                        args.submitters,
-                    )
-                    for _ in range(args.runs)
-                ]
-                _row(
-                    f"queue: embedded + {args.external_workers} external (items/s)",
-                    [r["items_per_s"] for r in results],
-                    f"  (goal >= {GOAL_END_TO_END:.0f})",
-                )
-                _row("  share run by external workers", [r["external_share"] for r in results], digits=2)
-                for who in ("server", "workers", "bench"):
-                    _row(f"  {who} CPU per item (ms)", [r[f"{who}_cpu_ms"] for r in results], digits=2)
-                lost = sum(r["lost"] for r in results)
-                doubles = sum(r["double_claims"] for r in results)
-                print(f"{'  lost items, double claims (all runs)':44} {lost:>4.0f} {doubles:>5.0f}")
-                ok = ok and not lost and not doubles
+                for batch in sorted({1, args.submit_batch}):
+                    ok = _queue_rows(live, args, batch) and ok
             if "4" in parts:
                 with live.client() as client:
                     project = _project(client, "output")
@@ -425,6 +435,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--submitters", type=int, default=8, help="concurrent HTTP submitters")
     parser.add_argument("--queue-items", type=int, default=2000)
+    parser.add_argument(
+        "--submit-batch", type=int, default=100, help="part 3 also submits this many per request (1: not)"
+    )
     parser.add_argument("--external-workers", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2, help="--concurrency of each")
     parser.add_argument("--output-lines", type=int, default=200_000)

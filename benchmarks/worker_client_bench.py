@@ -1,5 +1,5 @@
 """Client cost of `rdev worker run`'s HTTP calls: httpx.Client against the worker's own
-http.client `Api` (rdev_cli/worker.py), both with one kept-alive connection.
+http.client `Api` (rdev_cli/worker_http.py), both with one kept-alive connection.
 
 Against the server as a real process (api_bench.LiveServer), each client sends --requests
 `POST /work/claim` for a type nothing submits, with wait_s 0: every answer is a 204 at once, so
@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from api_bench import LiveServer
 
-from rdev_cli.worker import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S, Api
+from rdev_cli.worker_http import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S, Api
 
 WORKER_ID = "client-bench"
 CLAIM = {"worker_id": WORKER_ID, "types": ["bench-nothing"], "lease_s": 60, "wait_s": 0}

@@ -35,6 +35,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/projects/{project_id}/sdlc/events"): "rdev api",
     ("GET", "/work"): "rdev work list",
     ("POST", "/work"): "rdev work submit",
+    ("POST", "/work/batch"): "rdev work batch",
     ("GET", "/work/stats"): "rdev work stats",
     ("GET", "/work/{item_id}"): "rdev work get",
     ("POST", "/work/{item_id}/cancel"): "rdev work cancel",

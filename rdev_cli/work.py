@@ -1,5 +1,6 @@
 """`rdev work`: the API's work queue (spec/rdev-api.md "Work items"): submit (a JSON payload,
-or a command after `--`), list, get, cancel, retry, stats, wait."""
+or a command after `--`), batch (many items from a file), list, get, cancel, retry, stats,
+wait."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ FINISHED = frozenset({"succeeded", "failed", "dead", "cancelled"})
 WAIT_EXITS = (
     "Exit 0 when it succeeded, 1 when it failed, died or was cancelled, 8 when --timeout passes first."
 )
+BATCH_SIZE = 100  # the API's most per POST /work/batch
 WAIT_HELP = f"Wait until it finishes (--timeout implies it). {WAIT_EXITS}"
 
 ItemId = Annotated[str, typer.Argument(help="The work item's id (wi_...).", show_default=False)]
@@ -57,19 +59,24 @@ def require_success(item: dict[str, Any]) -> None:
     )
 
 
+def _read(source: str, path: str) -> str:
+    """The text of `path` (- is stdin); exit 2 naming `source` when it cannot be read."""
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(
+            f"cannot read {source}: {getattr(err, 'strerror', None) or err}",
+            hint="name a readable UTF-8 JSON file, or - for stdin",
+            exit_code=EXIT_USAGE,
+        ) from None
+
+
 def _payload(payload: str | None, payload_file: str | None) -> dict[str, Any]:
     if payload is not None and payload_file is not None:
         raise CliError("give --payload or --payload-file, not both", exit_code=EXIT_USAGE)
     if payload_file is not None:
         source = "--payload-file " + payload_file
-        try:
-            text = sys.stdin.read() if payload_file == "-" else Path(payload_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise CliError(
-                f"cannot read {source}: {getattr(err, 'strerror', None) or err}",
-                hint="name a readable UTF-8 JSON file, or - for stdin",
-                exit_code=EXIT_USAGE,
-            ) from None
+        text = _read(source, payload_file)
     elif payload is not None:
         source, text = "--payload", payload
     else:
@@ -171,6 +178,52 @@ def submit(
         require_success(item)
     else:
         info(f"Hint: wait for it with `rdev work wait {item['id']}`")
+
+
+@app.command("batch")
+def batch(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="Items as a JSON array or JSON lines of submit bodies; - reads stdin.", show_default=False
+        ),
+    ],
+) -> None:
+    """Queue many work items at once: each a submit body ({type, project, payload, priority,
+    max_attempts, run_after}), sent up to 100 per request (all or none per request)."""
+    items = _batch_items(_read(file, file))
+    created: list[dict[str, Any]] = []
+    with api() as client:
+        for start in range(0, len(items), BATCH_SIZE):
+            try:
+                created += client.post("/work/batch", {"items": items[start : start + BATCH_SIZE]})
+            except CliError as err:
+                emit(created, COLUMNS, wide=WIDE, name_key="id")
+                err.message = (
+                    f"queued {len(created)} of {len(items)} items; from item {start + 1}: {err.message}"
+                )
+                raise
+    emit(created, COLUMNS, wide=WIDE, name_key="id")
+    info(f"queued {len(created)} work items")
+
+
+def _batch_items(text: str) -> list[dict[str, Any]]:
+    """The items of a JSON array, or of JSON lines (blank lines skipped)."""
+    try:
+        data = (
+            json.loads(text)
+            if text.lstrip().startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
+    except ValueError as err:
+        raise CliError(
+            f"the items are not valid JSON: {err}",
+            hint="""a JSON array of items, or one item per line: {"type": "command", ...}""",
+            exit_code=EXIT_USAGE,
+        ) from None
+    if not data or not all(isinstance(item, dict) for item in data):
+        raise CliError("give at least one item, each a JSON object", exit_code=EXIT_USAGE)
+    return list(data)
 
 
 @command(app, "list", "ls")

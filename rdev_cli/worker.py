@@ -4,45 +4,35 @@ group in a local checkout (`--workdir`), heartbeats the lease every lease/3 (a l
 the group), and completes or fails the item. SIGTERM/SIGINT: stop claiming, let running items
 finish (up to --drain-timeout), exit 0; a second Ctrl-C kills the commands and exits 130.
 
-Talks to the API with the standard library's http.client (never imports rdev_api): URL and
+Talks to the API through worker_http (http.client; never imports rdev_api): URL and
 key from the flags, else RDEV_API_URL / RDEV_API_KEY, else the current profile."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.client
-import json
 import os
 import random
 import signal
 import socket
-import ssl
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Final
-from urllib.parse import urlsplit
 
 import typer
 
 from rdev_cli.errors import EXIT_AUTH, EXIT_INTERRUPTED, EXIT_NETWORK, EXIT_USAGE, CliError
-from rdev_cli.output import OPTIONS, info
+from rdev_cli.output import info
+from rdev_cli.worker_http import REQUEST_TIMEOUT_S, Api, ApiError
 
 HELP = "Run work items of the API's queue on this machine (rdev worker run)."
 app = typer.Typer(no_args_is_help=True)
 
 SUPPORTED_TYPES: Final = ("command",)
-CONNECT_TIMEOUT_S: Final = 5.0
-REQUEST_TIMEOUT_S: Final = 30.0
 CLAIM_WAIT_S: Final = 10.0  # how long the server may hold a claim when nothing is claimable
-RETRY_ATTEMPTS: Final = 6  # HTTP calls retried on connection errors, 429 and 5xx
-RETRY_BASE_S: Final = 0.2
-RETRY_CAP_S: Final = 5.0
 IDLE_MIN_S: Final = 0.05  # the idle backoff after a 204, doubled up to IDLE_MAX_S
 IDLE_MAX_S: Final = 1.0
 DEFAULT_LEASE_S: Final = 60.0
@@ -61,114 +51,6 @@ PAYLOAD_KEYS: Final = frozenset({"project", "kind", "argv", "script", "prompt", 
 
 class PermanentFailure(Exception):
     """A payload no retry can fix: the item fails with retryable=false."""
-
-
-class ApiError(Exception):
-    """An API call that failed for good (after the retries); `status` None: no answer."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _jitter(attempt: int) -> float:
-    return random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt))
-
-
-class Api:
-    """The worker protocol over http.client: one keep-alive connection per thread (the claim
-    threads and the main thread's heartbeats), explicit timeouts, retries with jitter."""
-
-    def __init__(self, url: str, key: str) -> None:
-        from sdlc._version import __version__
-
-        parts = urlsplit(url.rstrip("/"))
-        try:
-            self._address = (str(parts.hostname), parts.port or (443 if parts.scheme == "https" else 80))
-        except ValueError as err:  # a port that is no number or out of range
-            raise CliError(f"invalid API URL {url!r}: {err}", exit_code=EXIT_USAGE) from err
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CliError(f"invalid API URL {url!r}", hint="use http(s)://HOST[:PORT]", exit_code=EXIT_USAGE)
-        self._prefix = parts.path  # e.g. /api behind a proxy
-        self._open: Callable[..., http.client.HTTPConnection] = http.client.HTTPConnection
-        if parts.scheme == "https":
-            self._open = functools.partial(http.client.HTTPSConnection, context=ssl.create_default_context())
-        self._headers = {"X-API-Key": key, "User-Agent": f"rdev-worker/{__version__}", "Accept": "*/*"}
-        self._local = threading.local()
-        self._opened: list[http.client.HTTPConnection] = []
-        self._guard = threading.Lock()
-
-    def call(self, method: str, path: str, body: Any = None, timeout: float = REQUEST_TIMEOUT_S) -> Any:
-        """The answer's JSON (None for 204); ApiError for a 4xx, or once the retries are spent.
-        `timeout` bounds each wait for the server (a long-poll claim adds its wait_s)."""
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        for attempt in range(RETRY_ATTEMPTS):
-            wait = _jitter(attempt)
-            try:
-                code, headers, content = self._exchange(method, path, data, timeout)
-            except (OSError, http.client.HTTPException) as err:
-                problem, status = f"{method} {path}: {type(err).__name__}: {err}", None
-            else:
-                if code == 204:
-                    return None
-                if code < 400:
-                    return json.loads(content)
-                problem, status = f"{method} {path}: HTTP {code}: {_message(content)}", code
-                if code != 429 and code < 500:
-                    raise ApiError(problem, code)
-                with contextlib.suppress(ValueError):
-                    wait = max(wait, min(RETRY_CAP_S, float(headers.get("Retry-After", "0"))))
-            if OPTIONS.debug:
-                info(f"retrying: {problem}")
-            if attempt + 1 < RETRY_ATTEMPTS:
-                time.sleep(wait)
-        raise ApiError(problem, status)
-
-    def _exchange(
-        self, method: str, path: str, data: bytes | None, timeout: float
-    ) -> tuple[int, http.client.HTTPMessage, bytes]:
-        """One request on this thread's connection; a kept-alive one the server has closed
-        meanwhile is reopened and the request sent again at once (the server never saw it)."""
-        connection = self._connection()
-        reused = connection.sock is not None
-        headers = self._headers if data is None else {**self._headers, "Content-Type": "application/json"}
-        try:
-            if connection.sock is None:
-                connection.connect()
-            connection.sock.settimeout(timeout)
-            connection.request(method, self._prefix + path, data, headers)
-            response = connection.getresponse()
-            return response.status, response.headers, response.read()
-        except (BrokenPipeError, ConnectionResetError):  # http.client.RemoteDisconnected too
-            connection.close()
-            if not reused:
-                raise
-            return self._exchange(method, path, data, timeout)
-        except BaseException:
-            connection.close()  # a half-done exchange leaves the connection unusable
-            raise
-
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._open(*self._address, timeout=CONNECT_TIMEOUT_S)
-            self._local.connection = connection
-            with self._guard:
-                self._opened.append(connection)
-        return connection
-
-    def close(self) -> None:
-        with self._guard:
-            for connection in self._opened:
-                connection.close()
-
-
-def _message(content: bytes) -> str:
-    try:
-        message = json.loads(content)["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return content[:200].decode("utf-8", errors="replace")
-    return str(message)
 
 
 # --- the command of a payload ----------------------------------------------------------------
@@ -256,58 +138,73 @@ class Worker:
     def loop(self) -> None:
         """Claim and run until stopping. The server holds a claim up to CLAIM_WAIT_S for an
         item; a 204 sooner than that (a draining worker, an older server) backs off up to
-        IDLE_MAX_S."""
+        IDLE_MAX_S. Each outcome posted also claims the next item (one request per item while
+        the queue has work); an item in hand when stopping is still run."""
         idle = IDLE_MIN_S
         body = {"worker_id": self.worker_id, "types": self.types, "lease_s": self.lease_s}
-        while not self.stopping.is_set():
-            asked = time.monotonic()
-            try:
-                item = self.api.call(
-                    "POST", "/work/claim", {**body, "wait_s": CLAIM_WAIT_S}, CLAIM_WAIT_S + REQUEST_TIMEOUT_S
-                )
-            except ApiError as err:
-                info(f"claim failed: {err}")
-                self.stopping.wait(IDLE_MAX_S)
-                continue
+        item: dict[str, Any] | None = None
+        while item is not None or not self.stopping.is_set():
             if item is None:
-                if time.monotonic() - asked < CLAIM_WAIT_S / 2:
-                    self.stopping.wait(random.uniform(idle / 2, idle))
-                    idle = min(IDLE_MAX_S, idle * 2)
-                continue
-            idle = IDLE_MIN_S
+                asked = time.monotonic()
+                try:
+                    item = self.api.call(
+                        "POST",
+                        "/work/claim",
+                        {**body, "wait_s": CLAIM_WAIT_S},
+                        CLAIM_WAIT_S + REQUEST_TIMEOUT_S,
+                    )
+                except ApiError as err:
+                    info(f"claim failed: {err}")
+                    self.stopping.wait(IDLE_MAX_S)
+                    continue
+                if item is None:
+                    if time.monotonic() - asked < CLAIM_WAIT_S / 2:
+                        self.stopping.wait(random.uniform(idle / 2, idle))
+                        idle = min(IDLE_MAX_S, idle * 2)
+                    continue
+                idle = IDLE_MIN_S
+            held = item["id"]
             try:
-                self.settle(item)
+                item = self.settle(item)
             except ApiError as err:  # the lease expires and the item runs again
-                info(f"{item['id']}: could not record the outcome: {err}")
+                info(f"{held}: could not record the outcome: {err}")
+                item = None
 
-    def settle(self, item: dict[str, Any]) -> None:
+    def settle(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """Run the item and post its outcome; the next item claimed with it, if any."""
         item_id = item["id"]
         try:
             command = parse_payload(item.get("payload"))
         except PermanentFailure as err:
             info(f"{item_id}: refused: {err}")
-            self._report(item_id, "fail", {"error": str(err), "retryable": False})
-            return
+            return self._report(item_id, "fail", {"error": str(err), "retryable": False})
         outcome = self.execute(item_id, command)
         if outcome is None:
             info(f"{item_id}: lease lost; the command was ended")
-            return
+            return None
         exit_code, tail = outcome
         if exit_code == 0:
-            self._report(item_id, "complete", {"result": {"exit_code": 0, "output_tail": tail}})
+            following = self._report(item_id, "complete", {"result": {"exit_code": 0, "output_tail": tail}})
             info(f"{item_id}: succeeded")
         else:
             error = f"exit code {exit_code}: {tail[-ERROR_TAIL_CHARS:]}"
-            self._report(item_id, "fail", {"error": error, "retryable": True})
+            following = self._report(item_id, "fail", {"error": error, "retryable": True})
             info(f"{item_id}: failed with exit code {exit_code}")
+        return following
 
-    def _report(self, item_id: str, verb: str, body: dict[str, Any]) -> None:
+    def _report(self, item_id: str, verb: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Post the outcome, claiming the next item with it unless stopping."""
+        if not self.stopping.is_set():
+            body = {**body, "claim": {"types": self.types, "lease_s": self.lease_s}}
         try:
-            self.api.call("POST", f"/work/{item_id}/{verb}", {"worker_id": self.worker_id, **body})
+            answer = self.api.call("POST", f"/work/{item_id}/{verb}", {"worker_id": self.worker_id, **body})
         except ApiError as err:
             if err.status not in (404, 409):
                 raise
             info(f"{item_id}: the lease was lost; the outcome is dropped")
+            return None
+        following: dict[str, Any] | None = answer.get("next") if isinstance(answer, dict) else None
+        return following
 
     def execute(self, item_id: str, command: Command) -> tuple[int, str] | None:
         """Run the command, heartbeating every lease/3: (exit code, output tail), or None when

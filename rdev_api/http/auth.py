@@ -73,8 +73,10 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-def audit(request: Request, principal: Principal, action: str, target: str) -> None:
-    """One audit row for a mutation made through the API: who, what, request id, client ip."""
-    request.app.state.services.audit.record(
-        principal.key.id, action, target, request.state.request_id, client_ip(request)
+def audit(request: Request, principal: Principal, action: str, target: str | list[str]) -> None:
+    """One audit row for a mutation made through the API (one per target of a batch): who,
+    what, request id, client ip."""
+    targets: list[str | None] = [target] if isinstance(target, str) else list(target)
+    request.app.state.services.audit.record_many(
+        principal.key.id, action, targets, request.state.request_id, client_ip(request)
     )

@@ -38,6 +38,16 @@ class AuditStore(Protocol):
         client_ip: str | None,
     ) -> None: ...
 
+    def record_many(
+        self,
+        ts: datetime,
+        key_id: str | None,
+        action: str,
+        targets: list[str | None],
+        request_id: str | None,
+        client_ip: str | None,
+    ) -> None: ...
+
     def list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
 
 

@@ -12,6 +12,10 @@ class WorkStore(Protocol):
         """Store a new queued item; NotFound when its project does not exist."""
         ...
 
+    def insert_many(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store new queued items, all or none; NotFound when a project does not exist."""
+        ...
+
     def get(self, item_id: str) -> dict[str, Any] | None: ...
 
     def list_items(

@@ -23,5 +23,16 @@ class Auditor:
     ) -> None:
         self.store.record(self.clock.now(), key_id, action, target, request_id, client_ip)
 
+    def record_many(
+        self,
+        key_id: str | None,
+        action: str,
+        targets: list[str | None],
+        request_id: str | None,
+        client_ip: str | None,
+    ) -> None:
+        """One row per target (a batch), written together."""
+        self.store.record_many(self.clock.now(), key_id, action, targets, request_id, client_ip)
+
     def list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         return self.store.list(limit, cursor)

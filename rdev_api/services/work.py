@@ -10,6 +10,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,25 +109,35 @@ class WorkService:
     # --- items ---------------------------------------------------------------------------
 
     def submit(self, request: WorkRequest, grant: KeyGrant | None) -> dict[str, Any]:
-        if request.project is not None and grant is not None:
-            grant.require_project(request.project)
-        elif request.project is None and _scope(grant) is not None:
-            raise ProjectForbidden("this key is restricted to projects: submit the item to one of them")
+        return self.submit_many([request], grant)[0]
+
+    def submit_many(self, requests: list[WorkRequest], grant: KeyGrant | None) -> list[dict[str, Any]]:
+        """Queue every request or none (one transaction): each is checked against the key's
+        projects first."""
+        for request in requests:
+            if request.project is not None and grant is not None:
+                grant.require_project(request.project)
+            elif request.project is None and _scope(grant) is not None:
+                raise ProjectForbidden("this key is restricted to projects: submit the item to one of them")
         now = self.clock.now()
-        item = self.items.insert(
-            {
-                "id": f"wi_{secrets.token_hex(8)}",
-                "type": request.type,
-                "project": request.project,
-                "payload": request.payload,
-                "priority": request.priority,
-                "max_attempts": request.max_attempts,
-                "run_after": max(request.run_after or now, now),
-                "created_at": now,
-            }
+        items = self.items.insert_many(
+            [
+                {
+                    "id": f"wi_{secrets.token_hex(8)}",
+                    "type": request.type,
+                    "project": request.project,
+                    "payload": request.payload,
+                    "priority": request.priority,
+                    "max_attempts": request.max_attempts,
+                    "run_after": max(request.run_after or now, now),
+                    "created_at": now,
+                }
+                for request in requests
+            ]
         )
-        self.wake(request.type)
-        return item
+        for type_, count in Counter(request.type for request in requests).items():
+            self.wake(type_, count)
+        return items
 
     def get(self, item_id: str, grant: KeyGrant | None) -> dict[str, Any]:
         item = self.items.get(item_id)
@@ -185,19 +196,19 @@ class WorkService:
     def heartbeat(
         self, item_id: str, worker_id: str | None, lease_s: float | None = None, grant: KeyGrant | None = None
     ) -> dict[str, Any]:
-        self.get(item_id, grant)
+        self._require_visible(item_id, grant)
         return self.items.heartbeat(item_id, worker_id, lease_s or self.lease_s, self.clock.now())
 
     def complete(
         self, item_id: str, worker_id: str | None, result: Any, grant: KeyGrant | None = None
     ) -> dict[str, Any]:
-        self.get(item_id, grant)
+        self._require_visible(item_id, grant)
         return self._finished(self.items.complete(item_id, worker_id, result, self.clock.now()))
 
     def fail(
         self, item_id: str, worker_id: str | None, error: str, retryable: bool, grant: KeyGrant | None = None
     ) -> dict[str, Any]:
-        self.get(item_id, grant)
+        self._require_visible(item_id, grant)
         return self._finished(self.items.fail(item_id, worker_id, error, retryable, self.clock.now()))
 
     async def claim_waiting(
@@ -231,10 +242,16 @@ class WorkService:
         found = self.workers.get(worker_id)
         return found is None or found["status"] not in ("draining", "gone")
 
-    def wake(self, type_: str | None = None) -> None:
-        """Wake idle embedded workers and waiting claims: there may be something to claim. One
-        new item of `type_` wakes only the longest-waiting claim of that type (waking them all
-        would have each try a claim that all but one lose)."""
+    def _require_visible(self, item_id: str, grant: KeyGrant | None) -> None:
+        """A key limited to projects must not touch other items; for the rest the store's own
+        checks (NotFound, Conflict) are enough, without reading the item first."""
+        if _scope(grant) is not None:
+            self.get(item_id, grant)
+
+    def wake(self, type_: str | None = None, count: int = 1) -> None:
+        """Wake idle embedded workers and waiting claims: there may be something to claim.
+        `count` new items of `type_` wake only as many of the longest-waiting claims of that
+        type (waking them all would have each try a claim that all but a few lose)."""
         with self._submitted:
             self._submitted.notify_all()
         with self._waiting_guard:
@@ -243,7 +260,7 @@ class WorkService:
                 for future, waiter in self._waiting_claims.items()
                 if not future.done() and (type_ is None or type_ in waiter.types)
             ]
-        for future, waiter in waiting[:1] if type_ is not None else waiting:
+        for future, waiter in waiting[:count] if type_ is not None else waiting:
             with contextlib.suppress(RuntimeError):  # that loop is closed: nothing waits there
                 waiter.loop.call_soon_threadsafe(_resolve, future)
 

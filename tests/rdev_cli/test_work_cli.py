@@ -141,3 +141,26 @@ def test_workers_drain_and_remove(rdev_with_workers: RdevCli) -> None:
     removed = rdev("workers", "rm", "laptop-1", "--yes")
     assert removed.code == 0 and removed.out == "" and "removed worker laptop-1" in removed.err
     _failed(rdev("workers", "get", "laptop-1"), 3, "laptop-1")
+
+
+def test_batch_queues_items_from_a_file_or_stdin_100_per_request(rdev: RdevCli, tmp_path: Any) -> None:
+    lines = "\n".join(f'{{"type": "noop", "payload": {{"n": {n}}}}}' for n in range(250)) + "\n\n"
+    source = tmp_path / "items.jsonl"
+    source.write_text(lines)
+    queued = rdev.json("work", "batch", str(source))
+    assert [i["payload"]["n"] for i in queued] == list(range(250))
+    with rdev.server.admin() as admin:
+        submits = [r for r in admin.get("/audit?limit=500").json() if r["action"] == "work.submit"]
+    assert len(submits) == 250 and len({r["request_id"] for r in submits}) == 3  # 100 + 100 + 50
+    ids = rdev("work", "batch", "-", "-q", stdin='[{"type": "noop"}, {"type": "noop", "priority": 5}]')
+    assert ids.code == 0 and len(ids.out.split()) == 2 and all(i.startswith("wi_") for i in ids.out.split())
+    _failed(rdev("work", "batch", "-", stdin='{"type": "noop"'), 2, "not valid JSON")
+    _failed(rdev("work", "batch", "-", stdin="[]"), 2, "at least one item")
+    _failed(rdev("work", "batch", str(tmp_path / "missing.jsonl")), 2, "cannot read")
+    # the API refuses the second request: the first 100 stay queued and the error says so
+    lines = [f'{{"type": "noop", "payload": {{"n": {n}}}}}' for n in range(150)]
+    lines[120] = '{"type": "noop", "colour": "red"}'
+    source.write_text("\n".join(lines))
+    partial = rdev("work", "batch", str(source), "-q")
+    _failed(partial, 2, "queued 100 of 150 items; from item 101")
+    assert len(partial.out.split()) == 100

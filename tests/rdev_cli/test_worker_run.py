@@ -24,7 +24,8 @@ import uvicorn
 
 from conftest import ApiServer
 from rdev_cli.output import OPTIONS
-from rdev_cli.worker import CLAIM_WAIT_S, REQUEST_TIMEOUT_S, Api
+from rdev_cli.worker import CLAIM_WAIT_S
+from rdev_cli.worker_http import REQUEST_TIMEOUT_S, Api
 
 DEADLINE_S = 60.0
 POLL_S = 0.05

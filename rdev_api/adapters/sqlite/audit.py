@@ -22,11 +22,24 @@ class SqliteAuditStore:
         request_id: str | None,
         client_ip: str | None,
     ) -> None:
+        self.record_many(ts, key_id, action, [target], request_id, client_ip)
+
+    def record_many(
+        self,
+        ts: datetime,
+        key_id: str | None,
+        action: str,
+        targets: list[str | None],
+        request_id: str | None,
+        client_ip: str | None,
+    ) -> None:
+        """One row per target, in one transaction."""
+        at = rfc3339(ts)
         with self.db.write() as connection:
-            connection.execute(
+            connection.executemany(
                 "INSERT INTO audit (ts, key_id, action, target, request_id, client_ip)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (rfc3339(ts), key_id, action, target, request_id, client_ip),
+                [(at, key_id, action, target, request_id, client_ip) for target in targets],
             )
 
     def list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:

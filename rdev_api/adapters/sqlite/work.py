@@ -22,7 +22,12 @@ _UNAVAILABLE_WORKER = ("draining", "gone")
 
 def ts(value: datetime) -> str:
     """Fixed-width RFC 3339 UTC text: it sorts like the instants it names."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.utcoffset() != ZERO:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # strftime: 3x slower
+
+
+ZERO = timedelta(0)
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -60,29 +65,36 @@ class SqliteWorkStore:
         self.db = db
 
     def insert(self, item: dict[str, Any]) -> dict[str, Any]:
+        return self.insert_many([item])[0]
+
+    def insert_many(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """All the items or none (one transaction), in order."""
+        rows = []
         try:
             with self.db.write() as connection:
-                row = connection.execute(
-                    f"INSERT INTO work_items ({_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?)"
-                    f" RETURNING {_COLUMNS}",
-                    (
-                        item["id"],
-                        item["type"],
-                        item["project"],
-                        json.dumps(item["payload"]),
-                        item["priority"],
-                        item["max_attempts"],
-                        ts(item["run_after"]),
-                        ts(item["created_at"]),
-                        ts(item["created_at"]),
-                    ),
-                ).fetchall()[0]
+                for item in items:
+                    rows += connection.execute(
+                        f"INSERT INTO work_items ({_COLUMNS}) VALUES"
+                        " (?, ?, ?, ?, 'queued', ?, 0, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?)"
+                        f" RETURNING {_COLUMNS}",
+                        (
+                            item["id"],
+                            item["type"],
+                            item["project"],
+                            json.dumps(item["payload"]),
+                            item["priority"],
+                            item["max_attempts"],
+                            ts(item["run_after"]),
+                            ts(item["created_at"]),
+                            ts(item["created_at"]),
+                        ),
+                    ).fetchall()
         except sqlite3.IntegrityError as err:
-            if item["project"] is not None and "FOREIGN KEY" in str(err):
-                raise NotFound(f"no project {item['project']}") from err
+            missing = sorted({i["project"] for i in items if i["project"] is not None})
+            if missing and "FOREIGN KEY" in str(err):
+                raise NotFound(f"no project {' or '.join(missing)}") from err
             raise
-        return _item(row)
+        return [_item(row) for row in rows]
 
     def get(self, item_id: str) -> dict[str, Any] | None:
         row = (

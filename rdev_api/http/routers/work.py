@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import pydantic_core
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from rdev_api.domain.work import DEFAULT_MAX_ATTEMPTS, WorkStatus
 from rdev_api.http.auth import audit, require
@@ -25,6 +26,8 @@ TYPE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 WORKER_ID = Field(min_length=1, max_length=200, description="How the server knows the worker.")
 LEASE_S = Field(default=None, gt=0, le=86400, description="Lease length; default RDEV_LEASE.")
 MAX_CLAIM_WAIT_S = 20.0
+MAX_BATCH = 100
+TYPES = Field(min_length=1, max_length=50)
 
 
 class WorkItem(BaseModel):
@@ -58,6 +61,12 @@ class WorkSubmit(BaseModel):
     run_after: AwareDatetime | None = Field(default=None, description="Not claimable before this time.")
 
 
+class WorkBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[WorkSubmit] = Field(min_length=1, max_length=MAX_BATCH)
+
+
 class WorkStats(BaseModel):
     by_status: dict[str, int]
     by_type: dict[str, dict[str, int]]
@@ -72,7 +81,7 @@ class ClaimRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     worker_id: str = WORKER_ID
-    types: list[Annotated[str, Field(pattern=TYPE_PATTERN)]] = Field(min_length=1, max_length=50)
+    types: list[Annotated[str, Field(pattern=TYPE_PATTERN)]] = TYPES
     lease_s: float | None = LEASE_S
     wait_s: float = Field(
         default=0,
@@ -90,19 +99,50 @@ class HeartbeatRequest(BaseModel):
     lease_s: float | None = LEASE_S
 
 
-class CompleteRequest(BaseModel):
+class NextClaim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    types: list[Annotated[str, Field(pattern=TYPE_PATTERN)]] = TYPES
+    lease_s: float | None = LEASE_S
+
+
+class Outcome(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     worker_id: str | None = Field(default=None, min_length=1, max_length=200)
+    claim: NextClaim | None = Field(
+        default=None,
+        description="Also claim the worker's next item (needs worker_id): it comes back in `next`,"
+        " saving the worker a request per item.",
+    )
+
+    @model_validator(mode="after")
+    def _claim_needs_worker(self) -> Outcome:
+        if self.claim is not None and self.worker_id is None:
+            raise ValueError("claim needs worker_id: the next item is leased to that worker")
+        return self
+
+
+class CompleteRequest(Outcome):
     result: Any = None
 
 
-class FailRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    worker_id: str | None = Field(default=None, min_length=1, max_length=200)
+class FailRequest(Outcome):
     error: str = Field(max_length=65536)
     retryable: bool = True
+
+
+class WorkOutcome(WorkItem):
+    next: WorkItem | None = Field(
+        default=None, description="The item claimed for the worker when asked (`claim`); null if none."
+    )
+
+
+def _json(data: Any, status_code: int = 200) -> Response:
+    """The queue's hot routes answer the records the store just wrote, in the documented shape,
+    serialized the way pydantic would but without validating them again (that was a tenth of
+    a busy server's time)."""
+    return Response(pydantic_core.to_json(data), status_code=status_code, media_type="application/json")
 
 
 def _work(request: Request) -> WorkService:
@@ -137,13 +177,24 @@ def work_stats(request: Request, principal: Reader) -> dict[str, Any]:
 # The queue's hot routes are coroutines: each is a few point reads and writes of SQLite, cheaper
 # run on the event loop than handed to the thread pool and back (a third more items/s).
 @router.post("", response_model=WorkItem, status_code=201, responses=ERRORS)
-async def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> dict[str, Any]:
-    wanted = WorkRequest(
+async def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> Response:
+    item = _work(request).submit(_wanted(body), principal.grant)
+    audit(request, principal, "work.submit", item["id"])
+    return _json(item, 201)
+
+
+@router.post("/batch", response_model=list[WorkItem], status_code=201, responses=ERRORS)
+async def submit_work_batch(request: Request, body: WorkBatch, principal: Writer) -> Response:
+    """Up to 100 items queued at once, all or none, answered in the order given."""
+    items = _work(request).submit_many([_wanted(item) for item in body.items], principal.grant)
+    audit(request, principal, "work.submit", [item["id"] for item in items])
+    return _json(items, 201)
+
+
+def _wanted(body: WorkSubmit) -> WorkRequest:
+    return WorkRequest(
         body.type, body.payload, body.project, body.priority, body.max_attempts, body.run_after
     )
-    item = _work(request).submit(wanted, principal.grant)
-    audit(request, principal, "work.submit", item["id"])
-    return item
 
 
 @router.post(
@@ -151,7 +202,7 @@ async def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> 
     response_model=WorkItem,
     responses={204: {"description": "Nothing claimable now."}, **ERRORS},
 )
-async def claim_work(request: Request, body: ClaimRequest, principal: Worker) -> Any:
+async def claim_work(request: Request, body: ClaimRequest, principal: Worker) -> Response:
     """The highest-priority, oldest claimable item of `types`, leased to the worker; 204 when
     there is none, after waiting up to `wait_s` for one (at once when the worker is draining)."""
     work = _work(request)
@@ -164,7 +215,7 @@ async def claim_work(request: Request, body: ClaimRequest, principal: Worker) ->
     if item is None:
         return Response(status_code=204)
     audit(request, principal, "work.claim", item["id"])
-    return item
+    return _json(item)
 
 
 @router.get("/{item_id}", response_model=WorkItem, responses=ERRORS)
@@ -191,25 +242,35 @@ def retry_work(request: Request, item_id: str, principal: Writer) -> dict[str, A
 @router.post("/{item_id}/heartbeat", response_model=WorkItem, responses=ERRORS)
 async def heartbeat_work(
     request: Request, item_id: str, body: HeartbeatRequest, principal: Worker
-) -> dict[str, Any]:
+) -> Response:
     """Extend the lease; 409 when the caller does not hold it (any more)."""
     item = _work(request).heartbeat(item_id, body.worker_id, body.lease_s, principal.grant)
     audit(request, principal, "work.heartbeat", item_id)
-    return item
+    return _json(item)
 
 
-@router.post("/{item_id}/complete", response_model=WorkItem, responses=ERRORS)
-async def complete_work(
-    request: Request, item_id: str, body: CompleteRequest, principal: Worker
-) -> dict[str, Any]:
+@router.post("/{item_id}/complete", response_model=WorkOutcome, responses=ERRORS)
+async def complete_work(request: Request, item_id: str, body: CompleteRequest, principal: Worker) -> Response:
+    """Succeeded, with its result; with `claim`, the worker's next item in `next`."""
     item = _work(request).complete(item_id, body.worker_id, body.result, principal.grant)
     audit(request, principal, "work.complete", item_id)
-    return item
+    return _json(_and_next(request, principal, body, item))
 
 
-@router.post("/{item_id}/fail", response_model=WorkItem, responses=ERRORS)
-async def fail_work(request: Request, item_id: str, body: FailRequest, principal: Worker) -> dict[str, Any]:
-    """Retryable: back to the queue after a backoff, `dead` after max_attempts; else `failed`."""
+@router.post("/{item_id}/fail", response_model=WorkOutcome, responses=ERRORS)
+async def fail_work(request: Request, item_id: str, body: FailRequest, principal: Worker) -> Response:
+    """Retryable: back to the queue after a backoff, `dead` after max_attempts; else `failed`.
+    With `claim`, the worker's next item in `next`."""
     item = _work(request).fail(item_id, body.worker_id, body.error, body.retryable, principal.grant)
     audit(request, principal, "work.fail", item_id)
-    return item
+    return _json(_and_next(request, principal, body, item))
+
+
+def _and_next(request: Request, principal: Principal, body: Outcome, item: dict[str, Any]) -> dict[str, Any]:
+    """The finished item, and the next one claimed when the body asks (never waiting)."""
+    if body.claim is None or body.worker_id is None:
+        return {**item, "next": None}
+    following = _work(request).claim(body.worker_id, body.claim.types, body.claim.lease_s, principal.grant)
+    if following is not None:
+        audit(request, principal, "work.claim", following["id"])
+    return {**item, "next": following}
