@@ -149,14 +149,16 @@ def build_services(data_dir: Path, loopback_bind: bool = True, public_url: str |
 def _emitter(
     webhooks: WebhookService, event_of: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
 ) -> Callable[[dict[str, Any]], None]:
-    """A finished command or work item becomes a webhook; a failure to store it is logged by
-    the thread that finished the work (the work itself stands)."""
+    """A finished command or work item becomes a webhook (its payload built only when a webhook
+    wants it); a failure to store it is logged by the thread that finished the work (the work
+    itself stands)."""
     log = get_logger("webhooks")
 
     def emit(resource: dict[str, Any]) -> None:
         event, payload = event_of(resource)
         try:
-            webhooks.emit(event, to_jsonable_python(payload))
+            if webhooks.subscribed(event):
+                webhooks.emit(event, to_jsonable_python(payload))
         except Exception as err:
             log.error(
                 "could not queue a webhook",

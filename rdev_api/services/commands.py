@@ -5,6 +5,8 @@ sequence number and get heartbeats until the `end` event."""
 
 from __future__ import annotations
 
+import contextvars
+import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +20,8 @@ from rdev_api.ports.clock import Clock
 from rdev_api.ports.processes import ProcessRunner, ProjectAccess, RunningProcess
 
 Event = tuple[int, str, str]  # seq, event name, data as JSON text
+IDLE_THREADS = 8  # command threads kept for the next commands
+IDLE_THREAD_S = 30.0  # how long one is kept unused
 
 
 class CommandService:
@@ -39,7 +43,8 @@ class CommandService:
         self.base_env = base_env
         self.output_cap = output_cap
         self._running: dict[str, RunningProcess] = {}
-        self._threads: dict[str, threading.Thread] = {}
+        self._runs: dict[str, _Run] = {}
+        self._threads = _Threads()
         self._changed = threading.Condition()
         self._version = 0
         # told of every finished command (the app turns it into a `command.finished` webhook)
@@ -63,19 +68,20 @@ class CommandService:
             env["SDLC_AGENT"] = "1"
         argv = request.argv_for(provider.argv(request.prompt or "") if provider else None)
         command_id = "cmd_" + secrets.token_hex(8)
-        self.store.insert(
+        queued: dict[str, Any] = self.store.insert(
             command_id, project_id, request.kind, request.model_dump(exclude={"env"}), self.clock.now()
         )
-        thread = threading.Thread(
-            target=self._run,
-            args=(command_id, argv, workspace, env, request.timeout_s, provider, stdin),
-            name=f"command-{command_id}",
-            daemon=True,
-        )
-        self._threads[command_id] = thread
-        thread.start()
-        found: dict[str, Any] = self.store.get(command_id)
-        return found
+        run = _Run()
+        self._runs[command_id] = run
+        try:
+            self._threads.start(
+                f"command-{command_id}",
+                partial(self._run, run, command_id, argv, workspace, env, request.timeout_s, provider, stdin),
+            )
+        except BaseException:
+            self._runs.pop(command_id, None)
+            raise
+        return queued
 
     def cancel(self, command_id: str) -> dict[str, Any]:
         command = self.get(command_id)
@@ -87,9 +93,9 @@ class CommandService:
 
     def wait(self, command_id: str, timeout: float) -> dict[str, Any]:
         """The command once it has finished (or as it is after `timeout` seconds)."""
-        thread = self._threads.get(command_id)
-        if thread is not None:
-            thread.join(timeout)
+        run = self._runs.get(command_id)
+        if run is not None and run.done.wait(timeout) and run.finished is not None:
+            return run.finished  # as the command's thread stored it: no read
         return self.get(command_id)
 
     def run_to_end(self, command_id: str, stop: threading.Event, poll_s: float = 0.2) -> dict[str, Any]:
@@ -106,11 +112,12 @@ class CommandService:
         """Cancel every running command and wait for their records to close."""
         for process in list(self._running.values()):
             process.cancel()
-        for thread in list(self._threads.values()):
-            thread.join(30)
+        for run in list(self._runs.values()):
+            run.done.wait(30)
 
     def _run(
         self,
+        run: _Run,
         command_id: str,
         argv: list[str],
         workspace: Any,
@@ -119,42 +126,46 @@ class CommandService:
         provider: AgentProvider | None,
         stdin: bytes | None,
     ) -> None:
-        output = _Output(self, command_id, provider)
-        process = self.runner(argv, workspace, env, timeout_s, output.chunk, stdin)
-        self._running[command_id] = process
-        self.store.started(command_id, process.pgid, self.clock.now(), [("status", {"status": "running"})])
-        self._notify()
         try:
-            outcome = process.wait()
-        finally:
-            self._running.pop(command_id, None)
-        output.close()
-        status = (
-            "failed"
-            if outcome.error
-            else status_of_exit(outcome.exit_code, outcome.timed_out, outcome.cancelled)
-        )
-        end: dict[str, Any] = {"status": status, "exit_code": outcome.exit_code}
-        if outcome.signal is not None:
-            end["signal"] = outcome.signal
-        if outcome.error:
-            end["error"] = outcome.error
-        self.store.finish(
-            command_id,
-            status,
-            outcome.exit_code,
-            outcome.signal,
-            outcome.error,
-            self.clock.now(),
-            [("status", {"status": status}), ("end", end)],
-        )
-        self._notify()
-        self._threads.pop(command_id, None)
-        try:
+            output = _Output(self, command_id, provider)
+            process = self.runner(argv, workspace, env, timeout_s, output.chunk, stdin)
+            self._running[command_id] = process
+            self.store.started(
+                command_id, process.pgid, self.clock.now(), [("status", {"status": "running"})]
+            )
+            self._notify()
+            try:
+                outcome = process.wait()
+            finally:
+                self._running.pop(command_id, None)
+            output.close()
+            status = (
+                "failed"
+                if outcome.error
+                else status_of_exit(outcome.exit_code, outcome.timed_out, outcome.cancelled)
+            )
+            end: dict[str, Any] = {"status": status, "exit_code": outcome.exit_code}
+            if outcome.signal is not None:
+                end["signal"] = outcome.signal
+            if outcome.error:
+                end["error"] = outcome.error
+            run.finished = self.store.finish(
+                command_id,
+                status,
+                outcome.exit_code,
+                outcome.signal,
+                outcome.error,
+                self.clock.now(),
+                [("status", {"status": status}), ("end", end)],
+            )
+            self._notify()
             if self.on_finished is not None:
-                self.on_finished(self.get(command_id))
+                self.on_finished(run.finished)
         finally:
-            self.store.release()  # this thread ends here
+            self._runs.pop(command_id, None)
+            run.done.set()
+            # the thread may wait long for its next command: its connection goes back meanwhile
+            self.store.release()
 
     def _append(self, command_id: str, events: list[tuple[str, dict[str, Any]]], output_bytes: int) -> None:
         self.store.append(command_id, events, self.clock.now(), output_bytes)
@@ -201,6 +212,52 @@ class CommandService:
             with self._changed:
                 if not self._changed.wait_for(partial(self._moved_since, seen), timeout=heartbeat_s):
                     yield None
+
+
+class _Run:
+    """A running command: `done` once its thread is through with it (webhook queued), and its
+    record as the thread stored it finished."""
+
+    __slots__ = ("done", "finished")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.finished: dict[str, Any] | None = None
+
+
+class _Threads:
+    """A thread for each running command, however many run; one that is done waits up to
+    IDLE_THREAD_S for the next command (starting a thread was a tenth of the server's CPU for
+    a short command)."""
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue[tuple[str, Callable[[], None]]]] = []
+        self._guard = threading.Lock()
+
+    def start(self, name: str, job: Callable[[], None]) -> None:
+        with self._guard:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name=name, daemon=True).start()
+        inbox.put((name, job))
+
+    def _serve(self, inbox: queue.SimpleQueue[tuple[str, Callable[[], None]]]) -> None:
+        while True:
+            try:
+                name, job = inbox.get(timeout=IDLE_THREAD_S)
+            except queue.Empty:
+                with self._guard:
+                    if inbox in self._idle:
+                        self._idle.remove(inbox)
+                        return
+                name, job = inbox.get()  # start() took this thread meanwhile: its job comes
+            threading.current_thread().name = name
+            contextvars.Context().run(job)  # each command in a context of its own, as in a new thread
+            with self._guard:
+                if len(self._idle) >= IDLE_THREADS:
+                    return
+                self._idle.append(inbox)
 
 
 class _Output:

@@ -31,6 +31,9 @@ from rdev_api.ports.stores import WebhookStore
 from rdev_api.ports.webhook_sender import WebhookSender
 
 EDITABLE = frozenset({"url", "events", "active", "description"})
+# how long emit() trusts its copy of the active webhooks when they were changed elsewhere (by
+# another process on the same database); changes through this service take effect at once
+ACTIVE_CACHE_S = 2.0
 BATCH = 10  # deliveries sent per look at the table (and between checks for stop)
 
 
@@ -68,6 +71,12 @@ class WebhookService:
         self.policy = policy
         self.allow_private = allow_private
         self._dispatcher = Dispatcher(self, on_dispatch_error)
+        # the active webhooks, when they were read, and a generation that create, update and
+        # delete move on: a list read before a change is never kept after it
+        self._active_list: list[Webhook] | None = None
+        self._active_read_at = 0.0
+        self._generation = 0
+        self._active_guard = threading.Lock()
 
     # --- webhooks -------------------------------------------------------------------------
 
@@ -87,6 +96,7 @@ class WebhookService:
         )
         secret = new_secret()
         self.store.insert_webhook(webhook, self.box.seal(secret.encode(), secret_context(webhook.id)))
+        self._forget_active()
         return webhook, secret
 
     def get(self, webhook_id: str) -> Webhook:
@@ -119,6 +129,7 @@ class WebhookService:
             fields["events"] = validate_events(fields["events"])
         changed = webhook.model_copy(update={**fields, "updated_at": self.clock.now()})
         self.store.update_webhook(changed)
+        self._forget_active()
         self._dispatcher.wake()
         return changed
 
@@ -126,6 +137,7 @@ class WebhookService:
         """The webhook and its deliveries; deliveries in flight are not recorded."""
         self.get(webhook_id)
         self.store.delete_webhook(webhook_id)
+        self._forget_active()
 
     # --- deliveries -----------------------------------------------------------------------
 
@@ -133,8 +145,12 @@ class WebhookService:
         """One stored delivery per active webhook subscribed to `event`; the dispatcher sends them."""
         if event not in EVENTS:
             raise ValidationFailed(f"unknown webhook event {event!r}")
-        targets = [w for w in self.store.active_webhooks() if w.wants(event)]
-        return self._enqueue(targets, event, dict(payload))
+        targets = [w for w in self._active_webhooks() if w.wants(event)]
+        return self._enqueue(targets, event, dict(payload)) if targets else []
+
+    def subscribed(self, event: str) -> bool:
+        """Whether an active webhook wants `event` (so a payload nobody gets need not be built)."""
+        return any(w.wants(event) for w in self._active_webhooks())
 
     def test(self, webhook_id: str) -> Delivery:
         """A `webhook.test` delivery to this webhook only, whatever events it subscribes to."""
@@ -174,6 +190,25 @@ class WebhookService:
 
     def stop(self) -> None:
         self._dispatcher.stop()
+
+    def _active_webhooks(self) -> list[Webhook]:
+        """The active webhooks, read at most every ACTIVE_CACHE_S (an event nobody subscribes
+        to, such as every finished work item on a server without webhooks, costs no query)."""
+        with self._active_guard:
+            found, generation = self._active_list, self._generation
+            if found is not None and self.clock.monotonic() - self._active_read_at < ACTIVE_CACHE_S:
+                return found
+        read_at = self.clock.monotonic()
+        found = self.store.active_webhooks()
+        with self._active_guard:
+            if generation == self._generation:
+                self._active_list, self._active_read_at = found, read_at
+        return found
+
+    def _forget_active(self) -> None:
+        with self._active_guard:
+            self._generation += 1
+            self._active_list = None
 
     def _active(self, webhook_id: str, action: str) -> Webhook:
         webhook = self.get(webhook_id)

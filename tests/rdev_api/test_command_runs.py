@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import FAKE_CLAUDE, ApiServer
+from rdev_api.domain.commands import CommandRequest
 from sdlc.backends import group_alive
 
 SENTINEL = "sentinel-credential-7f3a"
@@ -193,3 +195,44 @@ def test_unknown_commands_and_projects(api_server: ApiServer) -> None:
         assert (
             admin.post("/projects/nope/commands", json={"kind": "shell", "script": "true"}).status_code == 404
         )
+
+
+def test_a_command_run_to_its_end_reads_no_record_back(
+    api_server: ApiServer, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands = api_server.services.commands
+    reads: list[str] = []
+    read = commands.store.get
+    monkeypatch.setattr(
+        commands.store, "get", lambda command_id: reads.append(command_id) or read(command_id)
+    )
+    told: list[dict[str, Any]] = []
+    monkeypatch.setattr(commands, "on_finished", told.append)
+    queued = commands.submit(project, CommandRequest(kind="shell", script="echo hi"))
+    done = commands.run_to_end(queued["id"], threading.Event())
+    assert queued["status"] == "queued" and queued["started_at"] is None
+    assert done["status"] == "succeeded" and done["exit_code"] == 0 and done["finished_at"]
+    assert told == [done] and reads == []
+    assert commands.get(queued["id"]) == done  # what the thread handed on is what is stored
+    found = events(api_server, queued["id"])
+    assert [e["event"] for e in found] == ["status", "output", "status", "end"]
+    assert [e["id"] for e in found] == [1, 2, 3, 4]
+
+
+def test_command_threads_are_reused_and_a_command_never_waits_for_one(
+    api_server: ApiServer, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands = api_server.services.commands
+    threads: list[threading.Thread] = []  # the objects: an ident can come back with a new thread
+    monkeypatch.setattr(commands, "on_finished", lambda command: threads.append(threading.current_thread()))
+    for _ in range(10):
+        command = commands.submit(project, CommandRequest(kind="shell", argv=["true"]))
+        assert commands.run_to_end(command["id"], threading.Event())["status"] == "succeeded"
+    assert len(threads) == 10 and len(set(threads)) < 10
+    blocker = commands.submit(project, CommandRequest(kind="shell", argv=["sleep", "300"]))
+    quick = commands.submit(project, CommandRequest(kind="shell", argv=["true"]))
+    assert commands.run_to_end(quick["id"], threading.Event())["status"] == "succeeded"
+    assert commands.wait(blocker["id"], 0)["status"] in ("queued", "running")
+    stop = threading.Event()
+    stop.set()  # as when a work item's lease is lost: the command is cancelled
+    assert commands.run_to_end(blocker["id"], stop)["status"] == "cancelled"

@@ -3,7 +3,9 @@ ending the whole process group, children left behind ended too; the command requ
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -111,3 +113,64 @@ def test_command_requests() -> None:
     ):
         with pytest.raises(ValidationError):
             CommandRequest.model_validate(bad)
+
+
+def test_the_waiting_thread_reads_the_output_and_no_thread_is_started(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    readers: set[int] = set()
+    chunks: list[tuple[str, str]] = []
+
+    def on_chunk(stream: str, text: str) -> None:
+        readers.add(threading.get_ident())
+        chunks.append((stream, text))
+
+    process = LocalProcess(["sh", "-c", "echo out; echo err >&2"], tmp_path, ENV, 30, on_chunk)
+    assert set(threading.enumerate()) - before == set()
+    finished = process.wait()
+    assert finished.exit_code == 0 and readers == {threading.get_ident()}
+    assert sorted(chunks) == [("stderr", "err\n"), ("stdout", "out\n")]
+
+
+def test_a_chunk_goes_out_while_the_command_runs_and_never_splits_a_character(tmp_path: Path) -> None:
+    script = (
+        "import sys, time\nout = sys.stdout.buffer\n"
+        "out.write(b'a\\xc3'); out.flush(); time.sleep(1); out.write(b'\\xa9b'); out.flush()\n"
+    )
+    finished, chunks = run([sys.executable, "-c", script], tmp_path)
+    assert finished.exit_code == 0  # type: ignore[attr-defined]
+    assert chunks == [("stdout", "a"), ("stdout", "éb")]
+
+
+def test_a_pipe_held_open_by_a_detached_child_does_not_hold_the_wait(tmp_path: Path) -> None:
+    # contained: no sweep of the group after the exit, so the child is still there holding stdout
+    process = LocalProcess(
+        ["sh", "-c", "sleep 60 & echo done"], tmp_path, ENV, 60, lambda s, t: None, contained=True
+    )
+    started = time.monotonic()
+    try:
+        finished = process.wait()
+        assert finished.exit_code == 0 and time.monotonic() - started < 2
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pgid or 0, signal.SIGKILL)
+
+
+def test_a_command_writing_without_pause_is_cancelled(tmp_path: Path) -> None:
+    sizes: list[int] = []
+    process = LocalProcess(["yes"], tmp_path, ENV, 300, lambda s, t: sizes.append(len(t.encode())))
+    threading.Timer(0.3, process.cancel).start()
+    started = time.monotonic()
+    finished = process.wait()
+    assert finished.cancelled and not group_alive(process.pgid or 0)
+    assert time.monotonic() - started < 10
+    assert len(sizes) > 1 and max(sizes) <= CHUNK_BYTES
+
+
+def test_output_that_cannot_be_handed_on_ends_the_command(tmp_path: Path) -> None:
+    def broken(stream: str, text: str) -> None:
+        raise RuntimeError("the store is gone")
+
+    process = LocalProcess(["sh", "-c", "echo hi; sleep 300"], tmp_path, ENV, 300, broken)
+    with pytest.raises(RuntimeError, match="the store is gone"):
+        process.wait()
+    assert not group_alive(process.pgid or 0)

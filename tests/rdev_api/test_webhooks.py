@@ -21,9 +21,12 @@ import pytest
 from test_http_keys import error_of, make_key
 
 from conftest import ApiServer
+from rdev_api.adapters.clock import SystemClock
 from rdev_api.adapters.webhooks.http_sender import HttpWebhookSender
 from rdev_api.app import build_services
 from rdev_api.domain.errors import ValidationFailed
+from rdev_api.domain.webhooks import Webhook
+from rdev_api.services.webhooks import ACTIVE_CACHE_S
 
 
 @pytest.fixture(autouse=True)
@@ -315,5 +318,56 @@ def test_the_private_default_follows_the_bind(
         else:
             with pytest.raises(ValidationFailed):
                 services.webhooks.create("http://127.0.0.1:9/x", ["*"])
+    finally:
+        services.db.close()
+
+
+class SteppedClock(SystemClock):
+    """The system clock whose monotonic time moves only when told to."""
+
+    def __init__(self) -> None:
+        self.at = 1000.0
+
+    def monotonic(self) -> float:
+        return self.at
+
+
+def test_active_webhooks_are_read_once_and_changes_through_the_service_count_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = build_services(tmp_path)
+    try:
+        service = services.webhooks
+        clock = SteppedClock()
+        monkeypatch.setattr(service, "clock", clock)
+        reads: list[int] = []
+        read = service.store.active_webhooks
+
+        def counted() -> list[Webhook]:
+            reads.append(1)
+            return read()
+
+        monkeypatch.setattr(service.store, "active_webhooks", counted)
+        for _ in range(3):  # an event nobody subscribes to: one read, then none
+            assert service.emit("work.succeeded", {"work_item": {}}) == []
+        assert len(reads) == 1 and not service.subscribed("work.succeeded")
+
+        hook, _ = service.create("http://127.0.0.1:9/x", ["work.succeeded"])
+        assert service.subscribed("work.succeeded") and not service.subscribed("work.dead")
+        assert [d.webhook_id for d in service.emit("work.succeeded", {})] == [hook.id]
+        service.update(hook.id, {"active": False})
+        assert service.emit("work.succeeded", {}) == []
+        service.update(hook.id, {"active": True})
+        assert len(service.emit("work.succeeded", {})) == 1
+        service.delete(hook.id)
+        assert service.emit("work.succeeded", {}) == []
+
+        # a change made elsewhere (another process on the same database) counts after the TTL
+        other, _ = service.create("http://127.0.0.1:9/y", ["*"])
+        service.emit("work.succeeded", {})
+        services.db.connection().execute("UPDATE webhooks SET active = 0 WHERE id = ?", (other.id,))
+        assert len(service.emit("work.succeeded", {})) == 1
+        clock.at += ACTIVE_CACHE_S
+        assert service.emit("work.succeeded", {}) == []
     finally:
         services.db.close()

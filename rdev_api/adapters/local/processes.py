@@ -1,18 +1,23 @@
 """Local processes for commands: each in its own process group, output read from stdout and
 stderr as it comes and handed on in chunks of at most 64 KiB or 50 ms, a timeout or a cancel
-ending the whole group (spec/rdev-api.md "Commands")."""
+ending the whole group (spec/rdev-api.md "Commands").
+
+The thread that calls `wait()` does all the reading itself: both pipes and the exit (a pidfd)
+in one selector, so a command starts no reader threads (two per command were a large part of
+what a short one cost the server); only a command given stdin gets a writer thread."""
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
-import select
+import selectors
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from rdev_api.domain.commands import ProcessOutcome
 from sdlc.backends import group_alive, kill_group
@@ -20,73 +25,129 @@ from sdlc.backends import group_alive, kill_group
 Stream = Literal["stdout", "stderr"]
 CHUNK_BYTES = 64 * 1024
 CHUNK_SECONDS = 0.05
-DRAIN_SECONDS = 0.5
+DRAIN_SECONDS = 0.5  # after the exit, for what its children still write
+KILLED_DRAIN_SECONDS = 2.0  # after the group was ended, for what is left in the pipes
+# a silent command is looked at this often for cancel() (and, without a pidfd, for its exit)
+POLL_SECONDS = CHUNK_SECONDS / 2
 OnChunk = Callable[[Stream, str], None]
 
 
 class _Batcher:
     """Joins reads of one stream into chunks: flushed at 64 KiB, or 50 ms after the first
-    unflushed byte; UTF-8 decoded without splitting a character."""
+    unflushed byte; UTF-8 decoded without splitting a character. Used by one thread."""
 
     def __init__(self, stream: Stream, on_chunk: OnChunk) -> None:
         self.stream = stream
         self.on_chunk = on_chunk
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.pending = ""
+        self.pending: list[str] = []
         self.size = 0
-        self.since = 0.0
-        self.lock = threading.Lock()
+        self.due = 0.0  # when the pending text must go out
 
-    def add(self, data: bytes) -> None:
-        with self.lock:
-            if self.pending and self.size + len(data) > CHUNK_BYTES:
-                self._flush()
-            text = self.decoder.decode(data)
-            if text and not self.pending:
-                self.since = time.monotonic()
-            self.pending += text
-            self.size += len(data)
-            if self.size >= CHUNK_BYTES:
-                self._flush()
+    def add(self, data: bytes, now: float) -> None:
+        if self.pending and self.size + len(data) > CHUNK_BYTES:
+            self.flush()
+        text = self.decoder.decode(data)
+        if text:
+            if not self.pending:
+                self.due = now + CHUNK_SECONDS
+            self.pending.append(text)
+        self.size += len(data)
+        if self.size >= CHUNK_BYTES:
+            self.flush()
 
-    def tick(self, final: bool = False) -> None:
-        with self.lock:
-            if final:
-                self.pending += self.decoder.decode(b"", final=True)
-            if self.pending and (final or time.monotonic() - self.since >= CHUNK_SECONDS):
-                self._flush()
-
-    def _flush(self) -> None:
+    def flush(self, final: bool = False) -> None:
+        if final:
+            tail = self.decoder.decode(b"", final=True)
+            if tail:
+                self.pending.append(tail)
         if self.pending:
-            self.on_chunk(self.stream, self.pending)
-        self.pending, self.size = "", 0
+            self.on_chunk(self.stream, "".join(self.pending))
+        self.pending, self.size = [], 0
 
 
-class _ExitWatch:
-    """Waits for `proc` to exit, woken by the exit itself through a pidfd (Linux); elsewhere
-    Popen.wait(timeout), which polls with growing sleeps (a 5 ms command noticed after 8)."""
+class _Pipes:
+    """A process's stdout and stderr, read when readable, and its exit, seen through a pidfd
+    (Linux; elsewhere Popen.poll() at each wake-up), all in one selector."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], on_chunk: OnChunk) -> None:
         self.proc = proc
+        self.on_chunk = on_chunk
+        self.batchers: dict[Stream, _Batcher] = {}  # made on the first output: `true` has none
+        self.selector = selectors.DefaultSelector()
+        self.open = 0
+        for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+            if pipe is not None:
+                os.set_blocking(pipe.fileno(), False)
+                self.selector.register(pipe.fileno(), selectors.EVENT_READ, name)
+                self.open += 1
         try:
             self.pidfd: int | None = os.pidfd_open(proc.pid)
         except (AttributeError, OSError):
             self.pidfd = None
+        else:
+            self.selector.register(self.pidfd, selectors.EVENT_READ, None)
+        self.exited = False
 
-    def exited(self, timeout: float) -> bool:
-        if self.pidfd is None:
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                return False
-            return True
-        ready, _, _ = select.select([self.pidfd], [], [], timeout)
-        return bool(ready) and self.proc.poll() is not None
+    def wait(self, timeout: float) -> None:
+        """Read what becomes readable within `timeout` (noting the exit), then flush the
+        chunks that are due."""
+        for key, _ in self.selector.select(max(0.0, timeout)):
+            if key.data is None:
+                # a pidfd stays readable once the process is gone: no more wake-ups from it
+                self.selector.unregister(key.fd)
+                self.exited = True
+            else:
+                self._read(key.fd, key.data)
+        if self.pidfd is None and not self.exited:
+            self.exited = self.proc.poll() is not None
+        now = time.monotonic()
+        for batcher in self.batchers.values():
+            if batcher.pending and now >= batcher.due:
+                batcher.flush()
+
+    def until_due(self, now: float) -> float:
+        """Seconds until the first pending chunk is due (POLL_SECONDS when none is)."""
+        found = POLL_SECONDS
+        for batcher in self.batchers.values():
+            if batcher.pending:
+                found = min(found, batcher.due - now)
+        return found
+
+    def drain(self, seconds: float) -> None:
+        """Read until both pipes are closed, or for `seconds` at most."""
+        end = time.monotonic() + seconds
+        while self.open and (left := end - time.monotonic()) > 0:
+            self.wait(min(left, self.until_due(time.monotonic())))
+
+    def flush(self) -> None:
+        """Hand on what is left, a split character at the very end included."""
+        for batcher in self.batchers.values():
+            batcher.flush(final=True)
 
     def close(self) -> None:
+        self.selector.close()
         if self.pidfd is not None:
             os.close(self.pidfd)
-            self.pidfd = None
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+    def _read(self, fd: int, name: Stream) -> None:
+        try:
+            data = os.read(fd, CHUNK_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.selector.unregister(fd)
+            self.open -= 1
+            return
+        batcher = self.batchers.get(name)
+        if batcher is None:
+            batcher = self.batchers[name] = _Batcher(name, self.on_chunk)
+        batcher.add(data, time.monotonic())
 
 
 class LocalProcess:
@@ -103,12 +164,12 @@ class LocalProcess:
         contained: bool = False,
     ) -> None:
         self.timeout_s = timeout_s
+        self.on_chunk = on_chunk
         # contained: nothing of the group outlives the leader (a pid namespace ends with it), so
         # no sweep of /proc after the exit (zombies of the namespace can keep the group id in
         # use for a while, which would make every exit pay for a scan)
         self.contained = contained
         self._cancelled = threading.Event()
-        self._batchers = {name: _Batcher(name, on_chunk) for name in ("stdout", "stderr")}
         self.started = time.monotonic()
         try:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -124,14 +185,9 @@ class LocalProcess:
         except OSError as err:
             self.proc, self.start_error = None, f"could not start {argv[0]}: {err.strerror or err}"
             return
-        self._readers = [
-            threading.Thread(target=self._read, args=(pipe, self._batchers[name]), daemon=True)
-            for name, pipe in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr))
-        ]
-        for reader in self._readers:
-            reader.start()
         if stdin is not None and self.proc.stdin is not None:
-            threading.Thread(target=self._write, args=(self.proc.stdin, stdin), daemon=True).start()
+            # a thread: a command that does not read its stdin must not block the reading
+            threading.Thread(target=_write, args=(self.proc.stdin, stdin), daemon=True).start()
 
     @property
     def pgid(self) -> int | None:
@@ -143,15 +199,15 @@ class LocalProcess:
     def wait(self) -> ProcessOutcome:
         if self.proc is None:
             return ProcessOutcome(None, None, False, False, self.start_error)
-        watch = _ExitWatch(self.proc)
+        pipes = _Pipes(self.proc, self.on_chunk)
         try:
-            timed_out = self._supervise(watch, self.started + self.timeout_s)
+            timed_out = self._supervise(pipes, self.started + self.timeout_s)
+            pipes.flush()
+        except BaseException:
+            kill_group(self.proc)  # its output can no longer be handed on: nothing of it goes on
+            raise
         finally:
-            watch.close()
-        for reader in self._readers:
-            reader.join(timeout=2)
-        for batcher in self._batchers.values():
-            batcher.tick(final=True)
+            pipes.close()
         code = self.proc.wait()
         signal_number = -code if code < 0 else None
         return ProcessOutcome(
@@ -161,40 +217,28 @@ class LocalProcess:
             self._cancelled.is_set() and not timed_out,
         )
 
-    def _supervise(self, watch: _ExitWatch, deadline: float) -> bool:
+    def _supervise(self, pipes: _Pipes, deadline: float) -> bool:
         """Until the process exits, is cancelled or times out (True); output flushed on time
-        meanwhile; at the end, nothing of its group left running."""
+        meanwhile; at the end, nothing of its group left running and the pipes read out."""
         assert self.proc is not None
         while True:
-            for batcher in self._batchers.values():
-                batcher.tick()
-            if self._cancelled.is_set() or time.monotonic() >= deadline:
+            now = time.monotonic()
+            if self._cancelled.is_set() or now >= deadline:
                 kill_group(self.proc)
+                pipes.drain(KILLED_DRAIN_SECONDS)
                 return not self._cancelled.is_set()
-            if watch.exited(min(CHUNK_SECONDS / 2, max(0.0, deadline - time.monotonic()))):
-                for reader in self._readers:  # what is left in the pipes
-                    reader.join(timeout=DRAIN_SECONDS)
+            pipes.wait(min(pipes.until_due(now), deadline - now))
+            if pipes.exited:
+                pipes.drain(DRAIN_SECONDS)  # what is left in the pipes
                 # children left behind: end them too
                 if not self.contained and group_alive(self.proc.pid, self.proc):
                     kill_group(self.proc)
+                    pipes.drain(KILLED_DRAIN_SECONDS)
                 return False
 
-    @staticmethod
-    def _read(pipe: object, batcher: _Batcher) -> None:
-        fd = pipe.fileno()  # type: ignore[attr-defined]
-        while True:
-            try:
-                data = os.read(fd, CHUNK_BYTES)
-            except OSError:
-                break
-            if not data:
-                break
-            batcher.add(data)
 
-    @staticmethod
-    def _write(pipe: object, data: bytes) -> None:
-        try:
-            pipe.write(data)  # type: ignore[attr-defined]
-            pipe.close()  # type: ignore[attr-defined]
-        except OSError:
-            pass
+def _write(pipe: IO[bytes], data: bytes) -> None:
+    with contextlib.suppress(OSError):  # a command that exits without reading it all
+        pipe.write(data)
+    with contextlib.suppress(OSError):
+        pipe.close()

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from rdev_api.adapters.sqlite.database import Database, time_ordered_page
+from rdev_api.domain.errors import NotFound
 from rdev_api.domain.timestamps import rfc3339_or_none
 
 Event = tuple[str, dict[str, Any]]  # event name, data
@@ -18,6 +19,16 @@ _COLUMNS = (
     "id, project_id, kind, request, status, exit_code, signal, reason, pgid, output_bytes, truncated,"
     " next_seq, created_at, started_at, finished_at"
 )
+
+
+def _only(cursor: sqlite3.Cursor, command_id: str) -> sqlite3.Row:
+    """The one row a statement RETURNING the command's row gives (read to the end, so the
+    statement is done before the transaction commits)."""
+    rows = cursor.fetchall()
+    if not rows:
+        raise NotFound(f"no command {command_id}")
+    found: sqlite3.Row = rows[0]
+    return found
 
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:
@@ -35,13 +46,16 @@ class SqliteCommandStore:
 
     def insert(
         self, command_id: str, project_id: str, kind: str, request: dict[str, Any], at: datetime
-    ) -> None:
+    ) -> dict[str, Any]:
+        """The new command, queued; returns its record."""
         with self.db.write() as connection:
-            connection.execute(
+            cursor = connection.execute(
                 "INSERT INTO commands (id, project_id, kind, request, status, created_at)"
-                " VALUES (?, ?, ?, ?, 'queued', ?)",
+                f" VALUES (?, ?, ?, ?, 'queued', ?) RETURNING {_COLUMNS}",
                 (command_id, project_id, kind, json.dumps(request), rfc3339_or_none(at)),
             )
+            row = _only(cursor, command_id)
+        return _command(row)
 
     def release(self) -> None:
         """The calling thread is done with the store."""
@@ -73,42 +87,47 @@ class SqliteCommandStore:
         self, command_id: str, pgid: int | None, at: datetime, events: builtins.list[Event] | None = None
     ) -> None:
         """Running, with `events` appended in the same transaction."""
+        events, stamp = events or [], rfc3339_or_none(at)
         with self.db.write() as connection:
-            connection.execute(
-                "UPDATE commands SET status = 'running', pgid = ?, started_at = ? WHERE id = ?",
-                (pgid, rfc3339_or_none(at), command_id),
+            cursor = connection.execute(
+                "UPDATE commands SET status = 'running', pgid = ?, started_at = ?,"
+                " next_seq = next_seq + ? WHERE id = ? RETURNING next_seq",
+                (pgid, stamp, len(events), command_id),
             )
-            self._insert_events(connection, command_id, events or [], at, 0)
+            row = _only(cursor, command_id)
+            self._insert_events(connection, command_id, events, stamp, row["next_seq"] - len(events))
 
     def append(self, command_id: str, events: builtins.list[Event], at: datetime, output_bytes: int) -> int:
         """Append events with the next sequence numbers; returns the last one."""
         with self.db.write() as connection:
-            return self._insert_events(connection, command_id, events, at, output_bytes)
+            cursor = connection.execute(
+                "UPDATE commands SET next_seq = next_seq + ?, output_bytes = output_bytes + ?"
+                " WHERE id = ? RETURNING next_seq",
+                (len(events), output_bytes, command_id),
+            )
+            row = _only(cursor, command_id)
+            first = row["next_seq"] - len(events)
+            self._insert_events(connection, command_id, events, rfc3339_or_none(at), first)
+            return int(first + len(events) - 1)
 
     @staticmethod
     def _insert_events(
         connection: sqlite3.Connection,
         command_id: str,
         events: builtins.list[Event],
-        at: datetime,
-        output_bytes: int,
-    ) -> int:
-        row = connection.execute("SELECT next_seq FROM commands WHERE id = ?", (command_id,)).fetchone()
-        seq = int(row["next_seq"])
+        created_at: str | None,
+        first: int,
+    ) -> None:
+        """`events` numbered from `first` (the caller has moved next_seq past them)."""
         if events:
             connection.executemany(
                 "INSERT INTO command_events (command_id, seq, event, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 [
-                    (command_id, seq + i, event, json.dumps(data, ensure_ascii=False), rfc3339_or_none(at))
+                    (command_id, first + i, event, json.dumps(data, ensure_ascii=False), created_at)
                     for i, (event, data) in enumerate(events)
                 ],
             )
-            connection.execute(
-                "UPDATE commands SET next_seq = ?, output_bytes = output_bytes + ? WHERE id = ?",
-                (seq + len(events), output_bytes, command_id),
-            )
-        return seq + len(events) - 1
 
     def mark_truncated(self, command_id: str) -> None:
         with self.db.write() as connection:
@@ -123,15 +142,19 @@ class SqliteCommandStore:
         reason: str | None,
         at: datetime,
         events: builtins.list[Event] | None = None,
-    ) -> None:
-        """Finished, with `events` (the last ones) appended in the same transaction."""
+    ) -> dict[str, Any]:
+        """Finished, with `events` (the last ones) appended in the same transaction; returns
+        the finished record."""
+        events, stamp = events or [], rfc3339_or_none(at)
         with self.db.write() as connection:
-            connection.execute(
+            cursor = connection.execute(
                 "UPDATE commands SET status = ?, exit_code = ?, signal = ?, reason = ?, pgid = NULL,"
-                " finished_at = ? WHERE id = ?",
-                (status, exit_code, signal, reason, rfc3339_or_none(at), command_id),
+                f" finished_at = ?, next_seq = next_seq + ? WHERE id = ? RETURNING {_COLUMNS}",
+                (status, exit_code, signal, reason, stamp, len(events), command_id),
             )
-            self._insert_events(connection, command_id, events or [], at, 0)
+            row = _only(cursor, command_id)
+            self._insert_events(connection, command_id, events, stamp, row["next_seq"] - len(events))
+        return _command(row)
 
     def events_after(
         self, command_id: str, after_seq: int, limit: int = 500
