@@ -34,6 +34,7 @@ app = typer.Typer(no_args_is_help=True)
 
 SUPPORTED_TYPES: Final = ("command",)
 CLAIM_WAIT_S: Final = 10.0  # how long the server may hold a claim when nothing is claimable
+OPTIONAL_FIELDS: Final = ("claim", "wait_s")  # newer than the worker protocol's first version
 IDLE_MIN_S: Final = 0.05  # the idle backoff after a 204, doubled up to IDLE_MAX_S
 IDLE_MAX_S: Final = 1.0
 DEFAULT_LEASE_S: Final = 60.0
@@ -148,6 +149,22 @@ class Worker:
     stopping: threading.Event = field(default_factory=threading.Event)
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     guard: threading.Lock = field(default_factory=threading.Lock)
+    # request fields a server older than this worker refuses (422 naming them): not sent again
+    unsupported: set[str] = field(default_factory=set)
+
+    def _call(self, path: str, body: dict[str, Any], timeout: float = REQUEST_TIMEOUT_S) -> Any:
+        """POST `body` without the fields the server does not know; a 422 naming fields this
+        worker added (claim, wait_s) is retried without them once they are known."""
+        while True:
+            sent = {k: v for k, v in body.items() if k not in self.unsupported}
+            try:
+                return self.api.call("POST", path, sent, timeout)
+            except ApiError as err:
+                newer = err.fields & set(OPTIONAL_FIELDS) - self.unsupported if err.status == 422 else set()
+                if not newer:
+                    raise
+                info(f"the server does not know {', '.join(sorted(newer))}: not sent from now on")
+                self.unsupported |= newer
 
     def loop(self) -> None:
         """Claim and run until stopping. The server holds a claim up to CLAIM_WAIT_S for an
@@ -161,11 +178,8 @@ class Worker:
             if item is None:
                 asked = time.monotonic()
                 try:
-                    item = self.api.call(
-                        "POST",
-                        "/work/claim",
-                        {**body, "wait_s": CLAIM_WAIT_S},
-                        CLAIM_WAIT_S + REQUEST_TIMEOUT_S,
+                    item = self._call(
+                        "/work/claim", {**body, "wait_s": CLAIM_WAIT_S}, CLAIM_WAIT_S + REQUEST_TIMEOUT_S
                     )
                 except ApiError as err:
                     info(f"claim failed: {err}")
@@ -211,7 +225,7 @@ class Worker:
         if not self.stopping.is_set():
             body = {**body, "claim": {"types": self.types, "lease_s": self.lease_s}}
         try:
-            answer = self.api.call("POST", f"/work/{item_id}/{verb}", {"worker_id": self.worker_id, **body})
+            answer = self._call(f"/work/{item_id}/{verb}", {"worker_id": self.worker_id, **body})
         except ApiError as err:
             if err.status not in (404, 409):
                 raise

@@ -28,11 +28,13 @@ RETRY_CAP_S: Final = 5.0
 
 
 class ApiError(Exception):
-    """An API call that failed for good (after the retries); `status` None: no answer."""
+    """An API call that failed for good (after the retries); `status` None: no answer;
+    `fields`: the request fields a 422 names."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, fields: frozenset[str] = frozenset()) -> None:
         super().__init__(message)
         self.status = status
+        self.fields = fields
 
 
 def _jitter(attempt: int) -> float:
@@ -79,7 +81,7 @@ class Api:
                     return json.loads(content)
                 problem, status = f"{method} {path}: HTTP {code}: {_message(content)}", code
                 if code != 429 and code < 500:
-                    raise ApiError(problem, code)
+                    raise ApiError(problem, code, _fields(content))
                 with contextlib.suppress(ValueError):
                     wait = max(wait, min(RETRY_CAP_S, float(headers.get("Retry-After", "0"))))
             if OPTIONS.debug:
@@ -128,6 +130,13 @@ class Api:
         with self._guard:
             for connection in self._opened:
                 connection.close()
+
+
+def _fields(content: bytes) -> frozenset[str]:
+    try:
+        return frozenset(str(d["field"]) for d in json.loads(content)["error"]["details"])
+    except (ValueError, KeyError, TypeError):
+        return frozenset()
 
 
 def _message(content: bytes) -> str:
