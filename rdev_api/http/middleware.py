@@ -25,9 +25,10 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 log = get_logger("http")
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
-# the worker protocol's successful calls, many per work item, are logged at debug: at info
-# they would drown the log and cost a sixth of each call
-_ROUTINE = re.compile(r"^/work/(claim|[^/]+/heartbeat)$|^/workers/[^/]+/heartbeat$")
+# the worker protocol's successful calls (claims, heartbeats, outcomes: hundreds a second on a
+# busy queue) are logged at debug: at info they would drown the log and cost a sixth of each
+# call; the audit trail keeps every outcome
+_ROUTINE = re.compile(r"^/work/(claim|[^/]+/(heartbeat|complete|fail))$|^/workers/[^/]+/heartbeat$")
 DEFAULT_BODY_LIMIT = 1024 * 1024
 
 

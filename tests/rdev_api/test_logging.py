@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conftest import ApiServer
 from rdev_api.logging import (
     FIELD_ERROR,
     FIELD_WORK_ID,
@@ -93,3 +94,25 @@ def test_redact_keeps_ordinary_values() -> None:
         "items": ["a", "b"],
     }
     assert redact("rdev_short") == "rdev_short"
+
+
+def test_the_worker_protocols_successes_are_logged_at_debug(
+    api_server: ApiServer, captured: io.StringIO
+) -> None:
+    """Claims, heartbeats and outcomes come by the hundred a second: debug when they succeed;
+    a refused one and everything else (a submit) at info."""
+    with api_server.admin() as admin:
+        item = admin.post("/work", json={"type": "job"}).json()
+        admin.post("/work/claim", json={"worker_id": "w", "types": ["job"]}).raise_for_status()
+        admin.post(f"/work/{item['id']}/heartbeat", json={"worker_id": "w"}).raise_for_status()
+        admin.post(f"/work/{item['id']}/complete", json={"worker_id": "w"}).raise_for_status()
+        assert (
+            admin.post(f"/work/{item['id']}/fail", json={"worker_id": "w", "error": "x"}).status_code == 409
+        )
+    levels = {
+        (line["path"], line["status"]): line["level"] for line in lines(captured) if line["msg"] == "request"
+    }
+    assert levels[("/work", 201)] == "info"
+    assert levels[(f"/work/{item['id']}/fail", 409)] == "info"
+    for path in ("/work/claim", f"/work/{item['id']}/heartbeat", f"/work/{item['id']}/complete"):
+        assert levels[(path, 200)] == "debug", path
