@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -72,6 +73,16 @@ def confirm(question: str, yes: bool, flag_hint: str) -> None:
         )
     if not typer.confirm(question, default=False, err=True):
         raise CliError("cancelled, nothing changed", exit_code=EXIT_USAGE)
+
+
+def read_input(path: str, source: str, hint: str) -> str:
+    """The UTF-8 text of `path` (- is stdin); exit 2 naming `source` when it cannot be read."""
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(
+            f"cannot read {source}: {getattr(err, 'strerror', None) or err}", hint=hint, exit_code=EXIT_USAGE
+        ) from None
 
 
 def pairs(values: list[str] | None, option: str, separator: str = "=") -> dict[str, str]:

@@ -5,12 +5,11 @@ from argv, where `ps` and the shell history would keep it."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from rdev_cli.common import AllPages, Limit, Yes, api, command, confirm
+from rdev_cli.common import AllPages, Limit, Yes, api, command, confirm, read_input
 from rdev_cli.errors import EXIT_USAGE, CliError
 from rdev_cli.output import emit, info, structured, write
 
@@ -54,20 +53,9 @@ def _read_value(name: str, from_file: str | None) -> str:
     if from_file is None and sys.stdin.isatty():
         value = str(typer.prompt(f"Value of {name}", hide_input=True, err=True))
     else:
-        where = "stdin" if from_file in (None, "-") else f"--from-file {from_file}"
-        try:
-            value = (
-                sys.stdin.read()
-                if from_file in (None, "-")
-                else Path(str(from_file)).read_text(encoding="utf-8")
-            )
-        except (OSError, UnicodeDecodeError) as err:
-            raise CliError(
-                f"cannot read {where}: {getattr(err, 'strerror', None) or err}",
-                hint="name a readable UTF-8 file",
-                exit_code=EXIT_USAGE,
-            ) from None
-        value = _strip_newline(value)
+        path = from_file or "-"
+        where = "stdin" if path == "-" else f"--from-file {path}"
+        value = _strip_newline(read_input(path, where, "name a readable UTF-8 file"))
     if not value:
         raise CliError(
             f"empty value for credential {name}",

@@ -5,13 +5,11 @@ wait."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rdev_cli.common import AllPages, Limit, WaitTimeout, api, command, show, wait_until
+from rdev_cli.common import AllPages, Limit, WaitTimeout, api, command, read_input, show, wait_until
 from rdev_cli.errors import EXIT_ERROR, EXIT_USAGE, CliError
 from rdev_cli.output import emit, info, structured, table_mode, write
 
@@ -59,16 +57,7 @@ def require_success(item: dict[str, Any]) -> None:
     )
 
 
-def _read(source: str, path: str) -> str:
-    """The text of `path` (- is stdin); exit 2 naming `source` when it cannot be read."""
-    try:
-        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise CliError(
-            f"cannot read {source}: {getattr(err, 'strerror', None) or err}",
-            hint="name a readable UTF-8 JSON file, or - for stdin",
-            exit_code=EXIT_USAGE,
-        ) from None
+JSON_HINT = "name a readable UTF-8 JSON file, or - for stdin"
 
 
 def _payload(payload: str | None, payload_file: str | None) -> dict[str, Any]:
@@ -76,7 +65,7 @@ def _payload(payload: str | None, payload_file: str | None) -> dict[str, Any]:
         raise CliError("give --payload or --payload-file, not both", exit_code=EXIT_USAGE)
     if payload_file is not None:
         source = "--payload-file " + payload_file
-        text = _read(source, payload_file)
+        text = read_input(payload_file, source, JSON_HINT)
     elif payload is not None:
         source, text = "--payload", payload
     else:
@@ -191,7 +180,7 @@ def batch(
 ) -> None:
     """Queue many work items at once: each a submit body ({type, project, payload, priority,
     max_attempts, run_after}), sent up to 100 per request (all or none per request)."""
-    items = _batch_items(_read(file, file))
+    items = _batch_items(read_input(file, file, JSON_HINT))
     created: list[dict[str, Any]] = []
     with api() as client:
         for start in range(0, len(items), BATCH_SIZE):
