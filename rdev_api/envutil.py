@@ -18,6 +18,7 @@ DEFAULTS: Final[dict[str, str]] = {
     "RDEV_WEBHOOK_MAX_ATTEMPTS": "10",
     "RDEV_WEBHOOK_ALLOW_PRIVATE": "",  # unset: on when the server binds loopback only
     "RDEV_EMBEDDED_WORKERS": "2",
+    "RDEV_HTTP_THREADS": "8",  # threads for the API's blocking routes
     "RDEV_COMMAND_OUTPUT_CAP": str(10 * 1024 * 1024),
     "RDEV_RATE_LIMIT": "50",
     "RDEV_PUBLIC_URL": "http://127.0.0.1:8484",  # the base of project callback URLs
