@@ -9,6 +9,7 @@ import contextvars
 import queue
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, Literal
@@ -71,7 +72,7 @@ class CommandService:
         queued: dict[str, Any] = self.store.insert(
             command_id, project_id, request.kind, request.model_dump(exclude={"env"}), self.clock.now()
         )
-        run = _Run()
+        run = _Run(project_id)
         self._runs[command_id] = run
         try:
             self._threads.start(
@@ -90,6 +91,20 @@ class CommandService:
             raise Conflict(f"command {command_id} is {command['status']}: nothing to cancel")
         process.cancel()
         return command
+
+    def cancel_project(self, project_id: str, timeout: float) -> int:
+        """Cancel every running command of the project (it is being deleted) and wait up to
+        `timeout` until their records are closed; how many there were."""
+        runs = [(cid, run) for cid, run in list(self._runs.items()) if run.project_id == project_id]
+        for command_id, run in runs:
+            run.cancelled = True
+            process = self._running.get(command_id)
+            if process is not None:
+                process.cancel()
+        deadline = time.monotonic() + timeout
+        for _, run in runs:
+            run.done.wait(max(0.0, deadline - time.monotonic()))
+        return len(runs)
 
     def wait(self, command_id: str, timeout: float) -> dict[str, Any]:
         """The command once it has finished (or as it is after `timeout` seconds)."""
@@ -130,6 +145,8 @@ class CommandService:
             output = _Output(self, command_id, provider)
             process = self.runner(argv, workspace, env, timeout_s, output.chunk, stdin)
             self._running[command_id] = process
+            if run.cancelled:  # its project is being deleted
+                process.cancel()
             self.store.started(
                 command_id, process.pgid, self.clock.now(), [("status", {"status": "running"})]
             )
@@ -215,14 +232,17 @@ class CommandService:
 
 
 class _Run:
-    """A running command: `done` once its thread is through with it (webhook queued), and its
-    record as the thread stored it finished."""
+    """A running command: its project, `done` once its thread is through with it (webhook
+    queued), its record as the thread stored it finished, and whether it was cancelled before
+    its process started."""
 
-    __slots__ = ("done", "finished")
+    __slots__ = ("cancelled", "done", "finished", "project_id")
 
-    def __init__(self) -> None:
+    def __init__(self, project_id: str) -> None:
+        self.project_id = project_id
         self.done = threading.Event()
         self.finished: dict[str, Any] | None = None
+        self.cancelled = False
 
 
 class _Threads:

@@ -236,3 +236,34 @@ def test_command_threads_are_reused_and_a_command_never_waits_for_one(
     stop = threading.Event()
     stop.set()  # as when a work item's lease is lost: the command is cancelled
     assert commands.run_to_end(blocker["id"], stop)["status"] == "cancelled"
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                line = (Path("/proc") / entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in line:
+                found.append(int(entry))
+    return found
+
+
+def test_deleting_a_project_cancels_its_running_commands_first(api_server: ApiServer, project: str) -> None:
+    """spec: "Delete cancels its running commands, then removes the workspace and rows"."""
+    marker = "347.25"  # a sleep no other test runs
+    running = [start(api_server, project, kind="shell", argv=["sleep", marker]) for _ in range(2)]
+    with api_server.admin() as admin:
+        deadline = time.monotonic() + 30
+        while any(admin.get(f"/commands/{c['id']}").json()["status"] != "running" for c in running):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert len(_processes_with(marker)) >= 2
+        finished_before: list[dict[str, Any]] = []
+        api_server.services.commands.on_finished = finished_before.append
+        assert admin.delete(f"/projects/{project}").status_code == 204
+        assert admin.get(f"/projects/{project}").status_code == 404
+    assert _processes_with(marker) == []
+    assert sorted(c["status"] for c in finished_before) == ["cancelled", "cancelled"]

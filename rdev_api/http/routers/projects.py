@@ -15,6 +15,7 @@ from rdev_api.http.pagination import Cursor, Limit, link_next
 from rdev_api.logging import FIELD_PROJECT_ID, get_logger
 from rdev_api.services.keys import Principal
 from rdev_api.services.projects import ProjectRequest
+from rdev_api.timeouts import TIMEOUT_STANDARD
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 Reader = Annotated[Principal, Depends(require("projects:read"))]
@@ -85,7 +86,10 @@ def create_project(request: Request, body: ProjectCreate, principal: Writer) -> 
 def delete_project(request: Request, project_id: str, principal: Writer) -> Response:
     """Remove the project's workspace and rows."""
     principal.grant.require_project(project_id)
-    request.app.state.services.projects.delete(project_id)
+    services = request.app.state.services
+    services.projects.get(project_id)  # 404 before anything is cancelled
+    services.commands.cancel_project(project_id, TIMEOUT_STANDARD)  # then the workspace goes
+    services.projects.delete(project_id)
     audit(request, principal, "project.delete", project_id)
     request.app.state.services.webhooks.emit("project.deleted", {"project_id": project_id})
     log.info("project deleted", extra={FIELD_PROJECT_ID: project_id})
