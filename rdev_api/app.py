@@ -77,7 +77,7 @@ class Services:
     commands: CommandService
     sdlc: SdlcService
     executor: str  # how commands run: "bwrap" (sandboxed) or "plain"
-    http_threads: int = 8  # RDEV_HTTP_THREADS
+    http_threads: int  # RDEV_HTTP_THREADS
 
     def start_background(self) -> None:
         """The server's background work: embedded workers, webhook deliveries."""

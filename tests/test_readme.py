@@ -20,22 +20,29 @@ def _block_after(heading: str) -> str:
     return match.group(1)
 
 
-def _run_block(heading: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The bash block after `heading`, run with strict options and this venv's commands."""
+def _run_block(
+    heading: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """The bash block after `heading`, run with strict options and this venv's commands; `env`
+    on top of ours (an empty value unsets the variable)."""
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
-    for name in ("SDLC_ROOT", "RDEV_TEMPLATES_DIR"):
-        env.pop(name, None)
+    merged = {
+        **os.environ,
+        "PATH": f"{bindir}:{os.environ['PATH']}",
+        "SDLC_ROOT": "",
+        "RDEV_TEMPLATES_DIR": "",
+    }
+    merged = {k: v for k, v in {**merged, **(env or {})}.items() if v != ""}
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", _block_after(heading)],
         cwd=cwd,
-        env=env,
+        env=merged,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     return done
 
 
@@ -95,22 +102,13 @@ def test_rdev_quickstart_runs_against_a_local_server(tmp_path: Path) -> None:
     }
     for name in ("RDEV_API_URL", "RDEV_API_KEY", "RDEV_PROFILE", "RDEV_SANDBOX"):
         env[name] = ""
-    full = {k: v for k, v in {**os.environ, **env}.items() if v != ""}
     try:
-        done = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", _block_after("## Quickstart: the rdev API")],
-            cwd=tmp_path,
-            env=full,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        done = _run_block("## Quickstart: the rdev API", tmp_path, env, timeout=600)
     finally:
+        stop = {k: v for k, v in {**os.environ, **env}.items() if v != ""}
         subprocess.run(
-            [sys.executable, "-m", "rdev_cli", "server", "stop"], env=full, capture_output=True, timeout=60
+            [sys.executable, "-m", "rdev_cli", "server", "stop"], env=stop, capture_output=True, timeout=60
         )
-    assert done.returncode == 0, done.stdout + done.stderr
     assert "sdlc init" in done.stdout  # git log of the new project
     assert "You asked: What does this project do?" in done.stdout  # the agent's answer, followed
     assert "approve_spec" in done.stdout or "approve" in done.stdout  # a human acts next

@@ -28,16 +28,6 @@ class KeyStore(Protocol):
 
 
 class AuditStore(Protocol):
-    def record(
-        self,
-        ts: datetime,
-        key_id: str | None,
-        action: str,
-        target: str | None,
-        request_id: str | None,
-        client_ip: str | None,
-    ) -> None: ...
-
     def record_many(
         self,
         ts: datetime,

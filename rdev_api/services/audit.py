@@ -21,7 +21,7 @@ class Auditor:
         request_id: str | None,
         client_ip: str | None,
     ) -> None:
-        self.store.record(self.clock.now(), key_id, action, target, request_id, client_ip)
+        self.store.record_many(self.clock.now(), key_id, action, [target], request_id, client_ip)
 
     def record_many(
         self,

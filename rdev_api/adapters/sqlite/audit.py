@@ -13,17 +13,6 @@ class SqliteAuditStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def record(
-        self,
-        ts: datetime,
-        key_id: str | None,
-        action: str,
-        target: str | None,
-        request_id: str | None,
-        client_ip: str | None,
-    ) -> None:
-        self.record_many(ts, key_id, action, [target], request_id, client_ip)
-
     def record_many(
         self,
         ts: datetime,
