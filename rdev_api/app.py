@@ -77,6 +77,7 @@ class Services:
     commands: CommandService
     sdlc: SdlcService
     executor: str  # how commands run: "bwrap" (sandboxed) or "plain"
+    close_executor: Callable[[], None]  # ends the sandboxes kept for commands
     http_threads: int  # RDEV_HTTP_THREADS
 
     def start_background(self) -> None:
@@ -88,6 +89,7 @@ class Services:
         self.embedded_workers.stop(timeout)
         self.webhooks.stop()
         self.commands.shutdown()
+        self.close_executor()
 
 
 def build_services(data_dir: Path, loopback_bind: bool = True, public_url: str | None = None) -> Services:
@@ -145,6 +147,7 @@ def build_services(data_dir: Path, loopback_bind: bool = True, public_url: str |
             projects_service, SqliteSdlcEventStore(db), work_service, webhook_service.emit, clock
         ),
         executor=executor.mode,
+        close_executor=executor.close,
         http_threads=get_env_int("RDEV_HTTP_THREADS", minimum=1),
     )
 

@@ -66,27 +66,27 @@ class _Batcher:
         self.pending, self.size = [], 0
 
 
-class _Pipes:
-    """A process's stdout and stderr, read when readable, and its exit, seen through a pidfd
-    (Linux; elsewhere Popen.poll() at each wake-up), all in one selector."""
+class Pipes:
+    """A command's stdout and stderr, read when readable, and its end, seen through `watch`
+    (a pidfd, or the socket its spawner reports on) when it becomes readable, all in one
+    selector. `ended()` says whether the command has ended: called when `watch` is readable, or
+    at each wake-up when there is no `watch`. The owner closes the fds."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], on_chunk: OnChunk) -> None:
-        self.proc = proc
+    def __init__(
+        self, streams: dict[Stream, int], on_chunk: OnChunk, watch: int | None, ended: Callable[[], bool]
+    ) -> None:
         self.on_chunk = on_chunk
+        self.ended = ended
         self.batchers: dict[Stream, _Batcher] = {}  # made on the first output: `true` has none
         self.selector = selectors.DefaultSelector()
         self.open = 0
-        for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
-            if pipe is not None:
-                os.set_blocking(pipe.fileno(), False)
-                self.selector.register(pipe.fileno(), selectors.EVENT_READ, name)
-                self.open += 1
-        try:
-            self.pidfd: int | None = os.pidfd_open(proc.pid)
-        except (AttributeError, OSError):
-            self.pidfd = None
-        else:
-            self.selector.register(self.pidfd, selectors.EVENT_READ, None)
+        for name, fd in streams.items():
+            os.set_blocking(fd, False)
+            self.selector.register(fd, selectors.EVENT_READ, name)
+            self.open += 1
+        self.watch = watch
+        if watch is not None:
+            self.selector.register(watch, selectors.EVENT_READ, None)
         self.exited = False
 
     def wait(self, timeout: float) -> None:
@@ -94,13 +94,14 @@ class _Pipes:
         chunks that are due."""
         for key, _ in self.selector.select(max(0.0, timeout)):
             if key.data is None:
-                # a pidfd stays readable once the process is gone: no more wake-ups from it
-                self.selector.unregister(key.fd)
-                self.exited = True
+                if self.ended():
+                    # a pidfd stays readable once the process is gone: no more wake-ups from it
+                    self.selector.unregister(key.fd)
+                    self.exited = True
             else:
                 self._read(key.fd, key.data)
-        if self.pidfd is None and not self.exited:
-            self.exited = self.proc.poll() is not None
+        if self.watch is None and not self.exited:
+            self.exited = self.ended()
         now = time.monotonic()
         for batcher in self.batchers.values():
             if batcher.pending and now >= batcher.due:
@@ -127,11 +128,6 @@ class _Pipes:
 
     def close(self) -> None:
         self.selector.close()
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            if pipe is not None:
-                pipe.close()
 
     def _read(self, fd: int, name: Stream) -> None:
         try:
@@ -161,14 +157,9 @@ class LocalProcess:
         timeout_s: float,
         on_chunk: OnChunk,
         stdin: bytes | None = None,
-        contained: bool = False,
     ) -> None:
         self.timeout_s = timeout_s
         self.on_chunk = on_chunk
-        # contained: nothing of the group outlives the leader (a pid namespace ends with it), so
-        # no sweep of /proc after the exit (zombies of the namespace can keep the group id in
-        # use for a while, which would make every exit pay for a scan)
-        self.contained = contained
         self._cancelled = threading.Event()
         self.started = time.monotonic()
         try:
@@ -187,7 +178,7 @@ class LocalProcess:
             return
         if stdin is not None and self.proc.stdin is not None:
             # a thread: a command that does not read its stdin must not block the reading
-            threading.Thread(target=_write, args=(self.proc.stdin, stdin), daemon=True).start()
+            threading.Thread(target=write_stdin, args=(self.proc.stdin, stdin), daemon=True).start()
 
     @property
     def pgid(self) -> int | None:
@@ -199,16 +190,29 @@ class LocalProcess:
     def wait(self) -> ProcessOutcome:
         if self.proc is None:
             return ProcessOutcome(None, None, False, False, self.start_error)
-        pipes = _Pipes(self.proc, self.on_chunk)
+        proc = self.proc
+        streams: dict[Stream, int] = {}
+        if proc.stdout is not None and proc.stderr is not None:
+            streams = {"stdout": proc.stdout.fileno(), "stderr": proc.stderr.fileno()}
+        try:
+            pidfd: int | None = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):  # not Linux >= 5.3: polled at each wake-up
+            pidfd = None
+        pipes = Pipes(streams, self.on_chunk, pidfd, lambda: pidfd is not None or proc.poll() is not None)
         try:
             timed_out = self._supervise(pipes, self.started + self.timeout_s)
             pipes.flush()
         except BaseException:
-            kill_group(self.proc)  # its output can no longer be handed on: nothing of it goes on
+            kill_group(proc)  # its output can no longer be handed on: nothing of it goes on
             raise
         finally:
             pipes.close()
-        code = self.proc.wait()
+            if pidfd is not None:
+                os.close(pidfd)
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        code = proc.wait()
         signal_number = -code if code < 0 else None
         return ProcessOutcome(
             None if signal_number else code,
@@ -217,7 +221,7 @@ class LocalProcess:
             self._cancelled.is_set() and not timed_out,
         )
 
-    def _supervise(self, pipes: _Pipes, deadline: float) -> bool:
+    def _supervise(self, pipes: Pipes, deadline: float) -> bool:
         """Until the process exits, is cancelled or times out (True); output flushed on time
         meanwhile; at the end, nothing of its group left running and the pipes read out."""
         assert self.proc is not None
@@ -231,13 +235,13 @@ class LocalProcess:
             if pipes.exited:
                 pipes.drain(DRAIN_SECONDS)  # what is left in the pipes
                 # children left behind: end them too
-                if not self.contained and group_alive(self.proc.pid, self.proc):
+                if group_alive(self.proc.pid, self.proc):
                     kill_group(self.proc)
                     pipes.drain(KILLED_DRAIN_SECONDS)
                 return False
 
 
-def _write(pipe: IO[bytes], data: bytes) -> None:
+def write_stdin(pipe: IO[bytes], data: bytes) -> None:
     with contextlib.suppress(OSError):  # a command that exits without reading it all
         pipe.write(data)
     with contextlib.suppress(OSError):

@@ -2,8 +2,9 @@
 a private /tmp, the data dir hidden under an empty read-only tmpfs, the workspace the one
 writable path, a pid namespace of its own, no capabilities (as root, a sandboxed command could
 otherwise remount / read-write). The network stays shared: `sdlc` posts its callbacks to the
-server over loopback. No --new-session: a cancel or a timeout ends the command with killpg on
-the group of the bwrap process, which the sandboxed processes stay in."""
+server over loopback. Each project's commands are started inside one sandbox kept for it
+(zygote.py), by a spawner that ends each command's processes on a cancel, a timeout or its
+exit."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -21,6 +22,7 @@ from typing import Final, Literal
 import rdev_api
 import sdlc
 from rdev_api.adapters.local.processes import LocalProcess, OnChunk
+from rdev_api.adapters.local.zygote import SandboxedProcess, ZygotePool
 from rdev_api.domain.commands import ProcessOutcome
 from rdev_api.envutil import EnvError, get_env_choice
 from rdev_api.logging import FIELD_ERROR, FIELD_SANDBOX, get_logger
@@ -34,35 +36,6 @@ NOT_ISOLATED: Final = "commands are not isolated from the data dir"
 INSTALL: Final = "install bubblewrap (apt-get install bubblewrap)"
 # long enough for a detached helper's outbound call (sdlc's flusher posts with a 5 s timeout)
 DETACHED_GRACE_S: Final = TIMEOUT_LOOKUP
-POLL_S: Final = 0.05
-# Inside the sandbox, the command runs under this shell: the pid namespace ends with it, and so
-# would a process the command detached (another session), such as the callback flusher `sdlc`
-# starts after a mutation. So, once the command is done, its detached processes get up to
-# DETACHED_GRACE_S to finish; what else it left behind ends with the namespace, as a plain run
-# ends its group. A cancel or a timeout ends this shell too: no grace then.
-WRAPPER: Final = f"""\
-"$@"
-code=$?
-read -r own < /proc/$$/stat
-set -- ${{own##*") "}}
-session=$4
-polls=0
-while [ "$polls" -lt {int(DETACHED_GRACE_S / POLL_S)} ]; do
-  busy=
-  for stat in /proc/[0-9]*/stat; do
-    pid=${{stat#/proc/}}
-    pid=${{pid%/stat}}
-    {{ [ "$pid" = 1 ] || [ "$pid" = $$ ]; }} && continue
-    read -r line 2>/dev/null < "$stat" || continue
-    set -- ${{line##*") "}}
-    if [ "$1" != Z ] && [ "$4" != "$session" ]; then busy=$pid; break; fi
-  done
-  [ -z "$busy" ] && break
-  sleep {POLL_S}
-  polls=$((polls + 1))
-done
-exit "$code"
-"""
 
 
 def bwrap_argv(
@@ -71,17 +44,22 @@ def bwrap_argv(
     data_dir: Path,
     keep: Iterable[Path] = (),
     bwrap: str = "bwrap",
+    spawner: bool = False,
 ) -> list[str]:
     """`argv` wrapped in bwrap. `keep`: paths the command needs that the private /tmp would
     hide (the venv, the packages' sources, PATH entries, the executable); those under /tmp
-    are bound back read-only before the data dir is hidden, the workspace bound last."""
+    are bound back read-only before the data dir is hidden, the workspace bound last.
+    `spawner`: `argv` is a zygote's spawner, the pid namespace's pid 1 (when it exits, the
+    kernel ends everything in it); it outlives the thread that started it and ends when its
+    socket closes (--die-with-parent would tie it to that thread)."""
     data, space = str(data_dir), str(workspace)
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", str(TMP)]
     for path in _under_tmp(tuple(keep), data_dir):
         args += ["--ro-bind", str(path), str(path)]
     # the tmpfs over the data dir is made read-only once the workspace's mount point is in it
     args += ["--tmpfs", data, "--bind", space, space, "--remount-ro", data]
-    args += ["--unshare-pid", "--die-with-parent", "--cap-drop", "ALL", "--chdir", space, "--"]
+    args += ["--unshare-pid", "--as-pid-1" if spawner else "--die-with-parent"]
+    args += ["--cap-drop", "ALL", "--chdir", space, "--"]
     return args + list(argv)
 
 
@@ -154,14 +132,10 @@ def _resolved(directory: str) -> Path:
 
 @functools.lru_cache(maxsize=256)
 def _bwrap_prefix(workspace: Path, data: Path, search: str, executable: Path, bwrap: str) -> tuple[str, ...]:
-    """bwrap's arguments before the command: the same few for every command of a project
-    (working them out, paths resolved, took a command a few ms)."""
-    return tuple(bwrap_argv([], workspace, data, needed_paths({"PATH": search}, executable), bwrap))
-
-
-def inside(executable: Path, argv: Sequence[str]) -> list[str]:
-    """The command under WRAPPER, by the path execvp would find (so no shell builtin stands in)."""
-    return ["/bin/sh", "-c", WRAPPER, "rdev-sandbox", str(executable), *argv[1:]]
+    """bwrap's arguments for a zygote of commands like this one: the same few for every command
+    of a project (working them out, paths resolved, took a command a few ms)."""
+    keep = needed_paths({"PATH": search}, executable)
+    return tuple(bwrap_argv([], workspace, data, keep, bwrap, spawner=True))
 
 
 @dataclass(frozen=True)
@@ -181,11 +155,17 @@ class NotStarted:
         return ProcessOutcome(None, None, False, False, self.error)
 
 
-def sandboxed_runner(data_dir: Path, bwrap: str = "bwrap") -> ProcessRunner:
-    """A ProcessRunner that starts each command in bwrap; its `cwd` is the workspace."""
-    data = data_dir.resolve()
+class SandboxedRunner:
+    """A ProcessRunner that starts each command in its project's bwrap sandbox (a zygote kept
+    for the project: zygote.py); its `cwd` is the workspace. `close()` ends the sandboxes."""
 
-    def run(
+    def __init__(self, data_dir: Path, bwrap: str = "bwrap") -> None:
+        self.data = data_dir.resolve()
+        self.bwrap = bwrap
+        self.pool = ZygotePool(DETACHED_GRACE_S)
+
+    def __call__(
+        self,
         argv: list[str],
         cwd: Path,
         env: dict[str, str],
@@ -198,11 +178,13 @@ def sandboxed_runner(data_dir: Path, bwrap: str = "bwrap") -> ProcessRunner:
         if executable is None:
             program = argv[0] if argv else "an empty command"
             return NotStarted(f"could not start {program}: not found or not executable")
-        prefix = _bwrap_prefix(workspace, data, env.get("PATH", ""), executable, bwrap)
-        wrapped = [*prefix, *inside(executable, argv)]
-        return LocalProcess(wrapped, workspace, env, timeout_s, on_chunk, stdin, contained=True)
+        prefix = _bwrap_prefix(workspace, self.data, env.get("PATH", ""), executable, self.bwrap)
+        # by the path execvp would find, as a plain run starts it
+        request = {"path": str(executable), "argv": argv, "env": env, "cwd": str(workspace)}
+        return SandboxedProcess(self.pool, prefix, workspace, request, timeout_s, on_chunk, stdin)
 
-    return run
+    def close(self) -> None:
+        self.pool.close()
 
 
 @functools.cache
@@ -216,7 +198,7 @@ def _probe(bwrap: str | None) -> str | None:
         workspace = data / "workspaces" / "probe"
         workspace.mkdir(parents=True)
         true = _executable("true", env, workspace) or Path("true")
-        argv = bwrap_argv(inside(true, ["true"]), workspace, data, needed_paths(env, None), bwrap)
+        argv = bwrap_argv([str(true)], workspace, data, needed_paths(env, None), bwrap)
         try:
             done = subprocess.run(
                 argv, cwd=workspace, env=env, capture_output=True, timeout=TIMEOUT_HEALTH_CHECK, check=False
@@ -248,6 +230,7 @@ class SandboxUnavailable(EnvError):
 class Executor:
     mode: Mode
     runner: ProcessRunner
+    close: Callable[[], None] = lambda: None  # at shutdown
 
 
 def choose_executor(data_dir: Path) -> Executor:
@@ -259,7 +242,8 @@ def choose_executor(data_dir: Path) -> Executor:
     if problem is None:
         bwrap = shutil.which("bwrap") or "bwrap"
         log.info("commands run in a bwrap sandbox", extra={FIELD_SANDBOX: "bwrap"})
-        return Executor("bwrap", sandboxed_runner(data_dir, bwrap))
+        runner = SandboxedRunner(data_dir, bwrap)
+        return Executor("bwrap", runner, runner.close)
     if setting == "bwrap":
         raise SandboxUnavailable(
             f"RDEV_SANDBOX=bwrap but bwrap does not work here: {problem}; "
