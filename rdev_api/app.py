@@ -34,6 +34,7 @@ from rdev_api.adapters.webhooks.http_sender import HttpWebhookSender
 from rdev_api.envutil import get_env, get_env_bool, get_env_duration, get_env_int
 from rdev_api.http.auth import RateLimiter
 from rdev_api.http.errors import install_error_handlers
+from rdev_api.http.fast_routes import FastRoutesMiddleware
 from rdev_api.http.middleware import RequestContextMiddleware
 from rdev_api.http.routers import (
     audit,
@@ -203,7 +204,9 @@ def _webhook_service(db: Database, box: AesGcmBox, clock: SystemClock, loopback_
     return WebhookService(SqliteWebhookStore(db), box, sender, clock, policy, allow_private, dispatch_failed)
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, fast_routes: bool = True) -> FastAPI:
+    """`fast_routes`: serve the work queue's hot requests below FastAPI (off only in the tests
+    that compare both)."""
     from sdlc._version import __version__
 
     @asynccontextmanager
@@ -244,6 +247,8 @@ def create_app(services: Services) -> FastAPI:
     ):
         app.include_router(module.router)
     _document_body_limit(app)
+    if fast_routes:  # added first, so inside RequestContextMiddleware (the last added is outermost)
+        app.add_middleware(FastRoutesMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -256,8 +257,9 @@ class ApiServer:
         return self.client(self.admin_token)
 
 
-@pytest.fixture
-def api_server(tmp_path: Path) -> Iterator[ApiServer]:
+@contextlib.contextmanager
+def serve_api(data_dir: Path, fast_routes: bool = True) -> Iterator[ApiServer]:
+    """The API app over `data_dir` on a free loopback port, in a thread, with an admin key."""
     import threading
     import time
 
@@ -265,11 +267,10 @@ def api_server(tmp_path: Path) -> Iterator[ApiServer]:
 
     from rdev_api.app import build_services, create_app
 
-    data_dir = tmp_path / "rdev-data"
     data_dir.mkdir(mode=0o700)
     services = build_services(data_dir)
     _, token = services.keys.bootstrap_admin("test-admin")
-    app = create_app(services)
+    app = create_app(services, fast_routes=fast_routes)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
     )
@@ -287,6 +288,12 @@ def api_server(tmp_path: Path) -> Iterator[ApiServer]:
         server.should_exit = True
         thread.join(timeout=10)
         services.db.close()
+
+
+@pytest.fixture
+def api_server(tmp_path: Path) -> Iterator[ApiServer]:
+    with serve_api(tmp_path / "rdev-data") as server:
+        yield server
 
 
 # --- the rdev CLI against that server -------------------------------------------------------------

@@ -61,16 +61,22 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     coroutine: one indexed read (a write once a minute), no thread-pool round trip per request."""
 
     async def dependency(request: Request, token: str | None = Depends(API_KEY_HEADER)) -> Principal:
-        services = request.app.state.services
-        principal: Principal = services.keys.authenticate(token, client_ip(request))
-        if scope != ANY_KEY:
-            principal.grant.require(scope)
-        services.rate_limiter.check(principal.key.id)
-        request.state.principal = principal
-        return principal
+        return authorize(request, token, scope)
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
     return dependency
+
+
+def authorize(request: Request, token: str | None, scope: str) -> Principal:
+    """`require`'s check, also run by the fast path: authenticate, check `scope`, then charge the
+    key's rate limit (a request refused before that spends no token)."""
+    services = request.app.state.services
+    principal: Principal = services.keys.authenticate(token, client_ip(request))
+    if scope != ANY_KEY:
+        principal.grant.require(scope)
+    services.rate_limiter.check(principal.key.id)
+    request.state.principal = principal
+    return principal
 
 
 def audit(request: Request, principal: Principal, action: str, target: str | list[str]) -> None:

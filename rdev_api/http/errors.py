@@ -44,6 +44,14 @@ def envelope(
     return JSONResponse({"error": body}, status_code=status)
 
 
+def domain_error_response(err: DomainError) -> JSONResponse:
+    """The envelope of a DomainError (Retry-After on a 429); also sent by the fast path."""
+    response = envelope(err.status, err.code, err.message, err.details)
+    if isinstance(err, RateLimited):
+        response.headers["Retry-After"] = str(max(1, round(err.retry_after)))
+    return response
+
+
 def _field(location: tuple[Any, ...]) -> str:
     parts = [str(p) for p in location if p not in ("body",)] or ["body"]
     return ".".join(parts)
@@ -52,10 +60,7 @@ def _field(location: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, err: DomainError) -> JSONResponse:
-        response = envelope(err.status, err.code, err.message, err.details)
-        if isinstance(err, RateLimited):
-            response.headers["Retry-After"] = str(max(1, round(err.retry_after)))
-        return response
+        return domain_error_response(err)
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, err: BodyTooLarge) -> JSONResponse:

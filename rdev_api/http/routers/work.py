@@ -18,9 +18,10 @@ from rdev_api.services.keys import Principal
 from rdev_api.services.work import WorkRequest, WorkService
 
 router = APIRouter(prefix="/work", tags=["work"])
+WRITER_SCOPE, WORKER_SCOPE = "queue:write", "workers"  # also checked by the fast path
 Reader = Annotated[Principal, Depends(require("queue:read"))]
-Writer = Annotated[Principal, Depends(require("queue:write"))]
-Worker = Annotated[Principal, Depends(require("workers"))]
+Writer = Annotated[Principal, Depends(require(WRITER_SCOPE))]
+Worker = Annotated[Principal, Depends(require(WORKER_SCOPE))]
 ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
 TYPE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 WORKER_ID = Field(min_length=1, max_length=200, description="How the server knows the worker.")
@@ -175,7 +176,8 @@ def work_stats(request: Request, principal: Reader) -> dict[str, Any]:
 
 
 # The queue's hot routes are coroutines: each is a few point reads and writes of SQLite, cheaper
-# run on the event loop than handed to the thread pool and back (a third more items/s).
+# run on the event loop than handed to the thread pool and back (a third more items/s). The fast
+# path (rdev_api/http/fast_routes.py) calls them too, with their arguments by name.
 @router.post("", response_model=WorkItem, status_code=201, responses=ERRORS)
 async def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> Response:
     item = _work(request).submit(_wanted(body), principal.grant)
