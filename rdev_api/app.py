@@ -23,7 +23,7 @@ from rdev_api.adapters.local.workspaces import LocalWorkspaces
 from rdev_api.adapters.sqlite.audit import SqliteAuditStore
 from rdev_api.adapters.sqlite.commands import SqliteCommandStore
 from rdev_api.adapters.sqlite.credentials import SqliteCredentialStore
-from rdev_api.adapters.sqlite.database import DATABASE_FILE, Database
+from rdev_api.adapters.sqlite.database import CHECKPOINT_EVERY_S, DATABASE_FILE, Database
 from rdev_api.adapters.sqlite.keys import SqliteKeyStore
 from rdev_api.adapters.sqlite.projects import SqliteProjectStore
 from rdev_api.adapters.sqlite.sdlc_events import SqliteSdlcEventStore
@@ -99,7 +99,7 @@ def build_services(data_dir: Path, loopback_bind: bool = True, public_url: str |
     server is reached, the base of the projects' callback URLs unless RDEV_PUBLIC_URL says."""
     executor = choose_executor(data_dir)  # first: RDEV_SANDBOX=bwrap may refuse to start
     clock = SystemClock()
-    db = Database(data_dir / DATABASE_FILE)
+    db = Database(data_dir / DATABASE_FILE, CHECKPOINT_EVERY_S)
     box = AesGcmBox(load_or_create_master_key(data_dir, get_env("RDEV_MASTER_KEY") or None)[0])
     rate = get_env_int("RDEV_RATE_LIMIT", minimum=1)
     credential_store = SqliteCredentialStore(db)

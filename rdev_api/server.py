@@ -208,20 +208,25 @@ class Running:
 
 
 def _alive(pid: int) -> bool:
-    """The process exists and is not a zombie (on Linux, also: it is an rdev server)."""
+    """The process exists and is not a zombie (on Linux, also: it is an rdev server). One in
+    the middle of exiting still counts: its memory is gone (an empty command line), but not
+    yet its files, such as the listening socket."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    cmdline = Path(f"/proc/{pid}/cmdline")
     if not Path("/proc/self").exists():
         return True
     try:
-        return b"rdev" in cmdline.read_bytes()  # empty for a zombie; another program after pid reuse
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    if stat[stat.rfind(b")") + 2 :][:1] in (b"Z", b"X"):
+        return False
+    return not cmdline or b"rdev" in cmdline  # another program after pid reuse: not ours
 
 
 def running(data_dir: Path) -> Running | None:

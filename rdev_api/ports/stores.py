@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -60,6 +61,10 @@ class WebhookStore(Protocol):
 
     def insert_deliveries(self, deliveries: list[Delivery]) -> None:
         """All or none, in one transaction, each stored before anything is sent."""
+        ...
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """`then()` once the current transaction has committed (now when there is none)."""
         ...
 
     def get_delivery(self, delivery_id: str) -> Delivery | None: ...

@@ -3,11 +3,22 @@ plain dicts with the fields of spec/rdev-api.md "Work items" (timestamps as awar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
 
 class WorkStore(Protocol):
+    def unit_of_work(self) -> AbstractContextManager[Any]:
+        """One transaction for the writes made inside it (of this store and the others of
+        the same database): all of them or none."""
+        ...
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """`then()` once the current unit of work has committed (now when there is none)."""
+        ...
+
     def insert(self, item: dict[str, Any]) -> dict[str, Any]:
         """Store a new queued item; NotFound when its project does not exist."""
         ...

@@ -232,7 +232,7 @@ class WebhookService:
         ]
         if made:
             self.store.insert_deliveries(made)
-            self._dispatcher.wake()
+            self.store.after_commit(self._dispatcher.wake)
         return made
 
     def _attempt(self, delivery: Delivery, url: str, secret: str) -> None:

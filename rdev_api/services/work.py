@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -136,8 +138,12 @@ class WorkService:
             ]
         )
         for type_, count in Counter(request.type for request in requests).items():
-            self.wake(type_, count)
+            self.items.after_commit(functools.partial(self.wake, type_, count))
         return items
+
+    def unit_of_work(self) -> AbstractContextManager[Any]:
+        """One transaction for what is done inside it, across the stores (nested ones join it)."""
+        return self.items.unit_of_work()
 
     def get(self, item_id: str, grant: KeyGrant | None) -> dict[str, Any]:
         item = self.items.get(item_id)
@@ -378,47 +384,62 @@ class EmbeddedWorkers:
             self.service.workers.set_status(worker_id, "gone", self.service.clock.now())
 
     def _work(self, worker_id: str) -> None:
-        while not self._stop.is_set():
-            types = sorted(self.service.handlers)
-            try:
-                item = self.service.claim(worker_id, types) if types else None
-            except Exception as err:  # the loop is the boundary: log once, pause, go on
-                log.error("claim failed", extra={FIELD_WORKER_ID: worker_id, FIELD_ERROR: repr(err)})
-                self._stop.wait(ERROR_WAIT_S)
-                continue
+        item: dict[str, Any] | None = None
+        while item is not None or not self._stop.is_set():  # an item claimed is run, even so
+            if item is None:
+                try:
+                    item = self._claim(worker_id)
+                except Exception as err:  # the loop is the boundary: log once, pause, go on
+                    log.error("claim failed", extra={FIELD_WORKER_ID: worker_id, FIELD_ERROR: repr(err)})
+                    self._stop.wait(ERROR_WAIT_S)
+                    continue
             if item is None:
                 self.service.wait_for_work(IDLE_WAIT_S)
             else:
-                self._run(worker_id, item)
+                item = self._run(worker_id, item)
 
-    def _run(self, worker_id: str, item: dict[str, Any]) -> None:
+    def _claim(self, worker_id: str) -> dict[str, Any] | None:
+        types = sorted(self.service.handlers)
+        return self.service.claim(worker_id, types) if types and not self._stop.is_set() else None
+
+    def _run(self, worker_id: str, item: dict[str, Any]) -> dict[str, Any] | None:
+        """Run the item and record its outcome; the worker's next item, claimed in the same
+        transaction as the outcome, if any."""
         job = WorkJob(item)
         with self._guard:
             self._running[item["id"]] = (worker_id, job)
         try:
             with log_context(work_id=item["id"], project_id=item["project"]):
-                self._settle(worker_id, job)
+                return self._settle(worker_id, job)
         finally:
             with self._guard:
                 self._running.pop(item["id"], None)
 
-    def _settle(self, worker_id: str, job: WorkJob) -> None:
+    def _settle(self, worker_id: str, job: WorkJob) -> dict[str, Any] | None:
         item_id = job.item["id"]
+        following = None
         try:
             try:
                 result = self.service.handlers[job.item["type"]](job)
             except PermanentFailure as err:
                 log.warning("work item failed for good", extra={FIELD_ERROR: str(err)})
-                self.service.fail(item_id, worker_id, str(err), retryable=False)
+                outcome = functools.partial(self.service.fail, item_id, worker_id, str(err), False)
             except Exception as err:  # a handler's failure is the item's, not the worker's
                 log.warning("work item failed", exc_info=err)
-                self.service.fail(item_id, worker_id, f"{type(err).__name__}: {err}", retryable=True)
+                outcome = functools.partial(
+                    self.service.fail, item_id, worker_id, f"{type(err).__name__}: {err}", True
+                )
             else:
-                self.service.complete(item_id, worker_id, result)
+                outcome = functools.partial(self.service.complete, item_id, worker_id, result)
+            with self.service.unit_of_work():
+                outcome()
+                with contextlib.suppress(Exception):  # claimed again by the loop: not the outcome's
+                    following = self._claim(worker_id)
         except (Conflict, NotFound) as lost:
             log.info("lease lost: the outcome is dropped", extra={FIELD_ERROR: lost.message})
         except Exception as err:  # the store failed: the lease will expire and the item rerun
             log.error("could not record the outcome", exc_info=err)
+        return following
 
     def _heartbeats(self) -> None:
         while not self._stop.wait(self.service.lease_s / 3):

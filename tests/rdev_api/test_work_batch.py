@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from test_http_keys import error_of, make_key
 
 from conftest import ApiServer
@@ -99,3 +100,38 @@ def test_a_refused_outcome_claims_nothing(api_server: ApiServer) -> None:
         error_of(lost, 409, "CONFLICT")
         assert admin.get("/work/stats").json()["by_status"]["queued"] == 1  # still there
         error_of(admin.post(f"/work/{held['id']}/complete", json={"claim": claim}), 422, "VALIDATION_FAILED")
+
+
+def test_an_outcome_its_next_claim_and_their_audit_rows_commit_together(
+    api_server: ApiServer, monkeypatch: Any
+) -> None:
+    with api_server.admin() as admin:
+        admin.post("/work/batch", json={"items": [{"type": "job"}, {"type": "job"}]})
+        held = _claim(admin, "w1")
+        auditor = api_server.services.audit
+        real = auditor.record_many
+        calls: list[str] = []
+
+        def failing_second(key_id: str, action: str, *rest: Any) -> None:
+            calls.append(action)
+            if action == "work.claim":  # the next claim's row: after the outcome's was written
+                raise RuntimeError("the audit store failed")
+            real(key_id, action, *rest)
+
+        monkeypatch.setattr(auditor, "record_many", failing_second)
+        claim = {"types": ["job"], "lease_s": 30}
+        with api_server.admin() as once:
+            try:
+                status = once.post(f"/work/{held['id']}/complete", json={"worker_id": "w1", "claim": claim})
+                assert status.status_code == 500
+            except httpx.TransportError:
+                pass  # uvicorn closes the connection after an unhandled error, at times before the 500
+        assert calls == ["work.complete", "work.claim"]
+        monkeypatch.setattr(auditor, "record_many", real)
+        counts = admin.get("/work/stats").json()["by_status"]
+        # nothing of it stayed: the item is still held, the other still queued, no audit row
+        assert counts["running"] == 1 and counts["queued"] == 1 and counts["succeeded"] == 0
+        actions = [r["action"] for r in admin.get("/audit?limit=500").json()]
+        assert "work.complete" not in actions
+        done = admin.post(f"/work/{held['id']}/complete", json={"worker_id": "w1", "claim": claim})
+        assert done.status_code == 200 and done.json()["next"] is not None

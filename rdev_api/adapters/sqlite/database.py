@@ -7,20 +7,30 @@ import base64
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rdev_api.adapters.sqlite.db import connect, migrate, transaction
 from rdev_api.domain.errors import BadRequest
+from rdev_api.logging import FIELD_ERROR, get_logger
 
 DATABASE_FILE = "rdev.db"
 IDLE_CONNECTIONS = 8
+CHECKPOINT_EVERY_S = 1.0
+log = get_logger("store")
+# With a checkpointer thread, a commit checkpoints only past this many WAL pages (~40 MB), a
+# safety net should that thread fall behind; SQLite's default, 1000, had every few hundred
+# commits of a busy queue copy the WAL into the database and fsync it, holding the write lock.
+SAFETY_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class Database:
-    def __init__(self, path: Path) -> None:
+    """`checkpoint_every_s`: checkpoint the WAL from a thread of its own this often (the server),
+    instead of in whichever commit finds it past 1000 pages."""
+
+    def __init__(self, path: Path, checkpoint_every_s: float | None = None) -> None:
         self.path = path
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -30,7 +40,15 @@ class Database:
         # handler, which sleeps up to 100 ms between tries and caps throughput at a few dozen
         # writes per second under contention
         self._writer = threading.RLock()
+        self._autocheckpoint = SAFETY_AUTOCHECKPOINT_PAGES if checkpoint_every_s else None
         self.applied = migrate(self.connection())
+        self._closing = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if checkpoint_every_s:
+            self._checkpointer = threading.Thread(
+                target=self._checkpoints, args=(checkpoint_every_s,), name="sqlite-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
 
     def connection(self) -> sqlite3.Connection:
         found: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -38,7 +56,7 @@ class Database:
             with self._guard:
                 found = self._idle.pop() if self._idle else None
             if found is None:
-                found = connect(self.path)
+                found = connect(self.path, self._autocheckpoint)
                 with self._guard:
                     self._all.append(found)
             self._local.connection = found
@@ -65,11 +83,52 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE) on this thread's connection."""
-        with self._writer, transaction(self.connection()) as connection:
+        """A write transaction (BEGIN IMMEDIATE) on this thread's connection. Inside another
+        write of this thread it joins that one: a use case made of several stores' writes
+        commits once (each commit writes the pages it touched to the WAL again)."""
+        connection = self.connection()
+        if getattr(self._local, "writing", False):
             yield connection
+            return
+        self._local.writing, self._local.committed = True, []
+        try:
+            with self._writer, transaction(connection):
+                yield connection
+        except BaseException:
+            self._local.committed = []
+            raise
+        finally:
+            self._local.writing = False
+            done, self._local.committed = self._local.committed, []
+        for then in done:
+            then()
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """`then()` once this thread's write transaction has committed (not at all when it rolls
+        back), or now outside one: a wake-up sent sooner would let a reader see the state from
+        before the write."""
+        if getattr(self._local, "writing", False):
+            self._local.committed.append(then)
+        else:
+            then()
+
+    def _checkpoints(self, every_s: float) -> None:
+        """PASSIVE checkpoints: they wait for no reader or writer, and their fsync is this
+        thread's, not a committing request's."""
+        connection = connect(self.path, self._autocheckpoint)
+        try:
+            while not self._closing.wait(every_s):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as err:  # the next one tries again; commits are the net
+                    log.warning("WAL checkpoint failed", extra={FIELD_ERROR: str(err)})
+        finally:
+            connection.close()
 
     def close(self) -> None:
+        self._closing.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
         with self._guard:
             for connection in self._all:
                 connection.close()

@@ -40,8 +40,9 @@ def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection in WAL mode with foreign keys on; autocommit (transactions are explicit)."""
+def connect(path: Path | str, autocheckpoint_pages: int | None = None) -> sqlite3.Connection:
+    """A connection in WAL mode with foreign keys on; autocommit (transactions are explicit).
+    `autocheckpoint_pages`: the WAL size at which a commit checkpoints (SQLite's default: 1000)."""
     connection = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
@@ -50,6 +51,8 @@ def connect(path: Path | str) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if autocheckpoint_pages is not None:
+        connection.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint_pages}")
     return connection
 
 

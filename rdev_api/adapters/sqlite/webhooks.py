@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 
 from rdev_api.adapters.sqlite.database import Database, decode_cursor, encode_cursor, page, time_ordered_page
@@ -51,6 +52,9 @@ def _delivery(row: sqlite3.Row, attempts: list[DeliveryAttempt] | None = None) -
 class SqliteWebhookStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        self.db.after_commit(then)
 
     def insert_webhook(self, webhook: Webhook, sealed_secret: bytes) -> None:
         with self.db.write() as connection:

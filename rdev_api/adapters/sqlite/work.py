@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,6 +65,12 @@ def _placeholders(values: list[Any]) -> str:
 class SqliteWorkStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def unit_of_work(self) -> AbstractContextManager[Any]:
+        return self.db.write()
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        self.db.after_commit(then)
 
     def insert(self, item: dict[str, Any]) -> dict[str, Any]:
         return self.insert_many([item])[0]

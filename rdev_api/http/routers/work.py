@@ -180,16 +180,20 @@ def work_stats(request: Request, principal: Reader) -> dict[str, Any]:
 # path (rdev_api/http/fast_routes.py) calls them too, with their arguments by name.
 @router.post("", response_model=WorkItem, status_code=201, responses=ERRORS)
 async def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> Response:
-    item = _work(request).submit(_wanted(body), principal.grant)
-    audit(request, principal, "work.submit", item["id"])
+    work = _work(request)
+    with work.unit_of_work():  # the item and its audit row: one commit
+        item = work.submit(_wanted(body), principal.grant)
+        audit(request, principal, "work.submit", item["id"])
     return _json(item, 201)
 
 
 @router.post("/batch", response_model=list[WorkItem], status_code=201, responses=ERRORS)
 async def submit_work_batch(request: Request, body: WorkBatch, principal: Writer) -> Response:
     """Up to 100 items queued at once, all or none, answered in the order given."""
-    items = _work(request).submit_many([_wanted(item) for item in body.items], principal.grant)
-    audit(request, principal, "work.submit", [item["id"] for item in items])
+    work = _work(request)
+    with work.unit_of_work():
+        items = work.submit_many([_wanted(item) for item in body.items], principal.grant)
+        audit(request, principal, "work.submit", [item["id"] for item in items])
     return _json(items, 201)
 
 
@@ -246,26 +250,34 @@ async def heartbeat_work(
     request: Request, item_id: str, body: HeartbeatRequest, principal: Worker
 ) -> Response:
     """Extend the lease; 409 when the caller does not hold it (any more)."""
-    item = _work(request).heartbeat(item_id, body.worker_id, body.lease_s, principal.grant)
-    audit(request, principal, "work.heartbeat", item_id)
+    work = _work(request)
+    with work.unit_of_work():
+        item = work.heartbeat(item_id, body.worker_id, body.lease_s, principal.grant)
+        audit(request, principal, "work.heartbeat", item_id)
     return _json(item)
 
 
 @router.post("/{item_id}/complete", response_model=WorkOutcome, responses=ERRORS)
 async def complete_work(request: Request, item_id: str, body: CompleteRequest, principal: Worker) -> Response:
     """Succeeded, with its result; with `claim`, the worker's next item in `next`."""
-    item = _work(request).complete(item_id, body.worker_id, body.result, principal.grant)
-    audit(request, principal, "work.complete", item_id)
-    return _json(_and_next(request, principal, body, item))
+    work = _work(request)
+    with work.unit_of_work():  # the outcome, the next claim and their audit rows: one commit
+        item = work.complete(item_id, body.worker_id, body.result, principal.grant)
+        audit(request, principal, "work.complete", item_id)
+        outcome = _and_next(request, principal, body, item)
+    return _json(outcome)
 
 
 @router.post("/{item_id}/fail", response_model=WorkOutcome, responses=ERRORS)
 async def fail_work(request: Request, item_id: str, body: FailRequest, principal: Worker) -> Response:
     """Retryable: back to the queue after a backoff, `dead` after max_attempts; else `failed`.
     With `claim`, the worker's next item in `next`."""
-    item = _work(request).fail(item_id, body.worker_id, body.error, body.retryable, principal.grant)
-    audit(request, principal, "work.fail", item_id)
-    return _json(_and_next(request, principal, body, item))
+    work = _work(request)
+    with work.unit_of_work():
+        item = work.fail(item_id, body.worker_id, body.error, body.retryable, principal.grant)
+        audit(request, principal, "work.fail", item_id)
+        outcome = _and_next(request, principal, body, item)
+    return _json(outcome)
 
 
 def _and_next(request: Request, principal: Principal, body: Outcome, item: dict[str, Any]) -> dict[str, Any]:
