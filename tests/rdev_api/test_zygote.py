@@ -138,11 +138,10 @@ def test_a_command_ignoring_sigterm_is_killed_after_the_grace(
 def test_an_idle_or_old_sandbox_is_replaced(runner: SandboxedRunner, workspace: Path) -> None:
     run(runner, workspace, ["true"])
     (first,) = zygotes(runner)
-    runner.pool.idle_s = 0.0
+    first.idle_since -= runner.pool.idle_s  # idle long enough: the next command ends it
     run(runner, workspace, ["true"])
     (second,) = zygotes(runner)
     assert second is not first and first.process.poll() is not None  # ended, not left behind
-    runner.pool.idle_s = 60.0
     mark = uuid.uuid4().hex
     long = runner(["sleep", "300"], workspace, {**ENV, MARK: mark}, 60, lambda s, t: None)
     try:
@@ -205,3 +204,29 @@ def test_closing_ends_what_runs_in_the_sandboxes(runner: SandboxedRunner, worksp
     runner.close()
     assert none_marked(mark), marked(mark)
     assert process.wait().error == LOST
+
+
+def test_a_sandbox_that_cannot_start_fails_the_command_with_what_bwrap_said(
+    runner: SandboxedRunner, tmp_path: Path
+) -> None:
+    missing = tmp_path / "data" / "workspaces" / "gone"  # bwrap cannot bind it
+    outcome, _ = run(runner, missing, ["true"])
+    assert outcome.exit_code is None and outcome.error is not None
+    assert outcome.error.startswith("the sandbox did not start: bwrap: "), outcome.error
+    assert zygotes(runner) == []
+
+
+def test_an_idle_sandbox_ends_without_another_command(runner: SandboxedRunner, workspace: Path) -> None:
+    runner.pool.idle_s = 0.0  # swept every second
+    run(runner, workspace, ["true"])
+    (sandbox,) = zygotes(runner)
+    assert sandbox.process.wait(10) is not None and zygotes(runner) == []
+
+
+def test_a_request_too_big_for_one_message_is_handed_over_whole(
+    runner: SandboxedRunner, workspace: Path
+) -> None:
+    big = {f"BIG_{n}": "x" * 100_000 for n in range(4)}  # 400 kB: over a socket's send buffer
+    prompt = "y" * 100_000
+    outcome, said = run(runner, workspace, ["sh", "-c", "echo ${#BIG_3} ${#1}", "sh", prompt], **big)
+    assert outcome.exit_code == 0 and said == "100000 100000\n"

@@ -6,7 +6,8 @@ Run by rdev_api.adapters.local.zygote as `python -I -S spawner.py FD DETACHED_GR
 KILL_GRACE_S`; the standard library only. FD is a SOCK_SEQPACKET socket; one JSON object per
 message:
 - on FD, from the server: {"path", "argv", "env", "cwd"} with four file descriptors: the
-  command's stdin, stdout and stderr, and a socket of its own, on which the spawner answers
+  command's stdin, stdout and stderr, and a socket of its own (a fifth: a memfd holding the
+  request, too big for a message, instead of the message's), on which the spawner answers
   {"started": pid} or {"failed": why}, and later {"exited": wait status}.
 - on a command's socket, from the server: {"kill": true} (cancel, timeout): SIGTERM to the
   command's processes, SIGKILL to what is left after KILL_GRACE_S. The socket closed by the
@@ -34,6 +35,7 @@ RUN_VAR = "RDEV_SANDBOX_RUN"
 POLL_S = 0.05
 MAX_MESSAGE = 1 << 20
 FDS_PER_RUN = 4
+FINAL_SWEEPS = 10
 
 
 class Run:
@@ -88,7 +90,7 @@ class Spawner:
         fds = array.array("i")
         try:
             data, ancillary, _, _ = self.control.recvmsg(
-                MAX_MESSAGE, socket.CMSG_SPACE(FDS_PER_RUN * fds.itemsize), socket.MSG_CMSG_CLOEXEC
+                MAX_MESSAGE, socket.CMSG_SPACE((FDS_PER_RUN + 1) * fds.itemsize), socket.MSG_CMSG_CLOEXEC
             )
         except ConnectionResetError:
             return False
@@ -97,14 +99,24 @@ class Spawner:
                 fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
         if not data:
             return False
-        if len(fds) != FDS_PER_RUN:
+        if len(fds) not in (FDS_PER_RUN, FDS_PER_RUN + 1):
             for fd in fds:
                 os.close(fd)
             return True
-        stdin, stdout, stderr, reply_fd = fds
+        stdin, stdout, stderr, reply_fd = fds[:FDS_PER_RUN]
+        if len(fds) > FDS_PER_RUN:  # a big request: in the memfd that came with it
+            with open(fds[FDS_PER_RUN], "rb") as request:
+                data = request.read()
         reply = socket.socket(fileno=reply_fd)
         try:
-            self.start(json.loads(data), (stdin, stdout, stderr), reply)
+            wanted = json.loads(data)
+        except ValueError as err:  # not expected from the server: answered, not fatal
+            wanted = None
+            _send(reply, {"failed": f"could not read the command: {err}"})
+            reply.close()
+        try:
+            if wanted is not None:
+                self.start(wanted, (stdin, stdout, stderr), reply)
         finally:
             for fd in (stdin, stdout, stderr):
                 os.close(fd)
@@ -180,9 +192,13 @@ class Spawner:
         deadline = run.killing_until if run.killing_until is not None else run.detached_until
         if waiting_for and deadline is not None and now < deadline:
             return
-        for pid, _ in members:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        for _ in range(FINAL_SWEEPS):  # one that forked while the last sweep ran is found by the next
+            for pid, _ in members:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            if not members:
+                break
+            members = self.members(run)
         if run.reply is not None:
             _send(run.reply, {"exited": run.status})
             self.selector.unregister(run.reply)

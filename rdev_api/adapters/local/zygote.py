@@ -41,10 +41,12 @@ from sdlc.backends import KILL_GRACE_SECONDS
 SPAWNER: Final = Path(__file__).with_name("spawner.py")
 IDLE_S: Final = 30.0
 MAX_AGE_S: Final = 600.0
+SWEEP_MIN_S: Final = 1.0
 # a kill is answered by the spawner within its grace; past this, the sandbox is given up on
 KILL_ANSWER_S: Final = 2 * KILL_GRACE_SECONDS + TIMEOUT_LOOKUP
 LOST: Final = "the sandbox ended before the command did"
 MAX_MESSAGE: Final = 65536
+INLINE_REQUEST_BYTES: Final = 32 * 1024  # under a socket's send buffer, whatever the machine's
 log = get_logger("executor")
 
 
@@ -62,7 +64,7 @@ class Zygote:
         try:
             self.process = subprocess.Popen(
                 [*prefix, *spawner],
-                cwd=workspace,
+                cwd="/",  # bwrap's --chdir is the workspace
                 env={"PATH": os.environ.get("PATH", os.defpath)},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -82,6 +84,7 @@ class Zygote:
         self.idle_since = self.started
         self.running = 0
         self.retired = False
+        self.said = ""
         ours.settimeout(TIMEOUT_STANDARD)
         try:
             ready = ours.recv(MAX_MESSAGE)
@@ -90,11 +93,26 @@ class Zygote:
         ours.settimeout(None)
         if ready != b'{"ready": true}':
             self.close()
-            raise SandboxFailed(f"the sandbox did not start: {self.said() or 'no output'}")
+            raise SandboxFailed(f"the sandbox did not start: {self.said or 'no output'}")
 
     def send(self, request: dict[str, Any], fds: list[int]) -> None:
+        """One message; a request too big for one (a long prompt, a large environment) goes
+        in a memfd passed with it."""
+        data = json.dumps(request).encode()
+        if len(data) <= INLINE_REQUEST_BYTES:
+            self._sendmsg(data, fds)
+            return
+        memfd = os.memfd_create("rdev-command", os.MFD_CLOEXEC)
+        try:
+            os.write(memfd, data)  # a memfd takes it all at once
+            os.lseek(memfd, 0, os.SEEK_SET)  # the offset travels with the descriptor
+            self._sendmsg(b"{}", [*fds, memfd])
+        finally:
+            os.close(memfd)
+
+    def _sendmsg(self, data: bytes, fds: list[int]) -> None:
         rights = array.array("i", fds)
-        self.control.sendmsg([json.dumps(request).encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+        self.control.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
 
     def fits(self, workspace: Path, born_after: float) -> bool:
         """Whether the next command of `workspace` may run here: not too old, alive, and the
@@ -105,24 +123,20 @@ class Zygote:
             and self.identity == _identity(workspace)
         )
 
-    def said(self) -> str:
-        """The last line bwrap or the spawner wrote to stderr (once it has ended)."""
-        stderr: IO[bytes] | None = self.process.stderr
-        if stderr is None or self.process.poll() is None:
-            return ""
-        lines = stderr.read().decode(errors="replace").strip().splitlines()
-        return lines[-1] if lines else ""
-
     def close(self) -> None:
-        """The spawner exits on the closed socket; its namespace ends, and all in it."""
+        """The spawner exits on the closed socket; its namespace ends, and all in it. What
+        bwrap or the spawner said on stderr is kept (its last line) in `said`."""
         self.control.close()
         try:
             self.process.wait(TIMEOUT_LOOKUP)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        if self.process.stderr is not None:
-            self.process.stderr.close()
+        stderr: IO[bytes] | None = self.process.stderr
+        if stderr is not None:
+            lines = stderr.read().decode(errors="replace").strip().splitlines()
+            self.said = lines[-1] if lines else ""
+            stderr.close()
 
 
 def _identity(workspace: Path) -> tuple[int, int] | None:
@@ -143,6 +157,8 @@ class ZygotePool:
         self._zygotes: dict[tuple[str, ...], Zygote] = {}
         self._retired: list[Zygote] = []
         self._guard = threading.Lock()
+        self._closing = threading.Event()
+        self._sweeper: threading.Thread | None = None  # started with the first zygote
 
     def send(
         self, prefix: tuple[str, ...], workspace: Path, request: dict[str, Any], fds: list[int]
@@ -154,10 +170,13 @@ class ZygotePool:
             try:
                 zygote.send(request, fds)
                 return zygote
-            except OSError as err:  # it has ended meanwhile: once more with a new one
+            except ConnectionError as err:  # it has ended meanwhile: once more with a new one
                 self.release(zygote, broken=True)
                 if attempt:
                     raise SandboxFailed(f"the sandbox took no command: {err.strerror or err}") from err
+            except OSError as err:  # the request's doing, not the sandbox's
+                self.release(zygote)
+                raise SandboxFailed(f"the command could not be handed over: {err.strerror or err}") from err
         raise AssertionError("unreachable")
 
     def _acquire(self, prefix: tuple[str, ...], workspace: Path) -> Zygote:
@@ -170,8 +189,18 @@ class ZygotePool:
                 zygote = None
             if zygote is None:
                 zygote = self._zygotes[prefix] = Zygote(prefix, workspace, self.detached_grace_s)
+                if self._sweeper is None:
+                    self._sweeper = threading.Thread(target=self._sweep, name="sandbox-sweeper", daemon=True)
+                    self._sweeper.start()
             zygote.running += 1
             return zygote
+
+    def _sweep(self) -> None:
+        """Idle sandboxes end even when no command comes to notice them (each holds a bwrap and
+        a Python process)."""
+        while not self._closing.wait(max(SWEEP_MIN_S, self.idle_s / 2)):
+            with self._guard:
+                self._close_idle(time.monotonic())
 
     def release(self, zygote: Zygote, broken: bool = False) -> None:
         with self._guard:
@@ -200,6 +229,7 @@ class ZygotePool:
 
     def close(self) -> None:
         """At shutdown: every sandbox ends, with what still runs in it."""
+        self._closing.set()
         with self._guard:
             zygotes = [*self._zygotes.values(), *self._retired]
             self._zygotes, self._retired = {}, []
