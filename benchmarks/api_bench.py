@@ -13,7 +13,8 @@ read from the CLI profile in a temp RDEV_CONFIG_DIR), with the per-key rate limi
    `POST /work` (--submitters at once), then again --submit-batch per `POST /work/batch`, run
    by the embedded workers plus --external-workers `rdev worker run` processes; items/s from
    the first submit until all succeeded; lost items and double claims (an item claimed more
-   than once: attempts > 1); CPU per item of the server, the workers and this script.
+   than once: attempts > 1); CPU per item of the server, the workers, this script, and the
+   whole machine (which alone holds the sandboxes' processes and the kernel's work).
 4. Output: a command printing --output-lines lines of 40 bytes, followed over SSE by one
    follower (lines/s, complete and in order) and by --followers concurrent ones (total lines/s).
 5. `GET /projects` with --projects projects under --clients concurrent clients: p50 and p99.
@@ -264,6 +265,7 @@ def queue_with_workers(
             time.sleep(0.05)
         baseline = _finished(client)
         cpu_before = [_cpu_s(live.process.pid), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
+        busy_before = _machine_busy_s()
         body = {"type": "command", "payload": {"project": project, "kind": "shell", "argv": ["true"]}}
         started = time.perf_counter()
         # submitted with rdev worker run's http.client client: httpx would cost this script as
@@ -285,6 +287,7 @@ def queue_with_workers(
             time.sleep(STATS_POLL_S)
         elapsed = time.perf_counter() - started
         cpu_after = [_cpu_s(live.process.pid), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
+        busy = _machine_busy_s() - busy_before
         succeeded = [i for i in _all(client, "succeeded") if i["id"] in submitted]
     used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
     by_external = sum(1 for i in succeeded if str(i["worker_id"]).startswith(f"bench-{project}-"))
@@ -296,6 +299,7 @@ def queue_with_workers(
         "server_cpu_ms": used[0] * 1000 / max(len(succeeded), 1),
         "workers_cpu_ms": sum(used[1:-1]) * 1000 / max(len(succeeded), 1),
         "bench_cpu_ms": used[-1] * 1000 / max(len(succeeded), 1),
+        "machine_cpu_ms": busy * 1000 / max(len(succeeded), 1),
     }
 
 
@@ -303,6 +307,14 @@ def _cpu_s(pid: int) -> float:
     """CPU seconds of a process and its waited-for children (user + system)."""
     fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine spent busy (every process and the kernel): the commands'
+    sandboxes are nobody's waited-for children, so no process's figure holds them."""
+    fields = [int(f) for f in Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _finished(client: httpx.Client) -> int:
@@ -386,7 +398,7 @@ def _queue_rows(live: LiveServer, args: argparse.Namespace, batch: int) -> bool:
     print(f"queue, embedded + {args.external_workers} external workers, items submitted {how}:")
     _row("  items/s", [r["items_per_s"] for r in results], f"  (goal >= {GOAL_END_TO_END:.0f})")
     _row("  share run by external workers", [r["external_share"] for r in results], digits=2)
-    for who in ("server", "workers", "bench"):
+    for who in ("server", "workers", "bench", "machine"):
         _row(f"  {who} CPU per item (ms)", [r[f"{who}_cpu_ms"] for r in results], digits=2)
     lost = sum(r["lost"] for r in results)
     doubles = sum(r["double_claims"] for r in results)
