@@ -264,7 +264,7 @@ def queue_with_workers(
                 raise SystemExit(f"the external workers did not register; see {workdir}/worker-*.log")
             time.sleep(0.05)
         baseline = _finished(client)
-        cpu_before = [_cpu_s(live.process.pid), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
+        cpu_before = [_cpu_s(live.process.pid, False), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
         busy_before = _machine_busy_s()
         body = {"type": "command", "payload": {"project": project, "kind": "shell", "argv": ["true"]}}
         started = time.perf_counter()
@@ -286,7 +286,7 @@ def queue_with_workers(
         while _finished(client) - baseline < len(submitted) and time.monotonic() < deadline:
             time.sleep(STATS_POLL_S)
         elapsed = time.perf_counter() - started
-        cpu_after = [_cpu_s(live.process.pid), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
+        cpu_after = [_cpu_s(live.process.pid, False), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
         busy = _machine_busy_s() - busy_before
         succeeded = [i for i in _all(client, "succeeded") if i["id"] in submitted]
     used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
@@ -303,10 +303,12 @@ def queue_with_workers(
     }
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds of a process and its waited-for children (user + system)."""
+def _cpu_s(pid: int, children: bool = True) -> float:
+    """CPU seconds of a process (user + system), with those of its waited-for children unless
+    `children` is False: so for the server, whose children are the sandboxes, reaped when they
+    end (a run or more later) with all their commands' CPU at once."""
     fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_busy_s() -> float:
