@@ -94,13 +94,10 @@ class Database:
         try:
             with self._writer, transaction(connection):
                 yield connection
-        except BaseException:
-            self._local.committed = []
-            raise
         finally:
             self._local.writing = False
             done, self._local.committed = self._local.committed, []
-        for then in done:
+        for then in done:  # reached once committed only
             then()
 
     def after_commit(self, then: Callable[[], None]) -> None:

@@ -177,7 +177,8 @@ def work_stats(request: Request, principal: Reader) -> dict[str, Any]:
 
 # The queue's hot routes are coroutines: each is a few point reads and writes of SQLite, cheaper
 # run on the event loop than handed to the thread pool and back (a third more items/s). The fast
-# path (rdev_api/http/fast_routes.py) calls them too, with their arguments by name.
+# path (rdev_api/http/fast_routes.py) calls them too, with their arguments by name. Nothing is
+# awaited inside a unit of work: the loop's thread holds the write transaction meanwhile.
 @router.post("", response_model=WorkItem, status_code=201, responses=ERRORS)
 async def submit_work(request: Request, body: WorkSubmit, principal: Writer) -> Response:
     work = _work(request)
