@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import machine
 import uvicorn
 import yaml
 
@@ -265,7 +266,7 @@ def queue_with_workers(
             time.sleep(0.05)
         baseline = _finished(client)
         cpu_before = [_cpu_s(live.process.pid, False), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
-        busy_before = _machine_busy_s()
+        busy_before = machine.busy_s()
         body = {"type": "command", "payload": {"project": project, "kind": "shell", "argv": ["true"]}}
         started = time.perf_counter()
         # submitted with rdev worker run's http.client client: httpx would cost this script as
@@ -287,7 +288,7 @@ def queue_with_workers(
             time.sleep(STATS_POLL_S)
         elapsed = time.perf_counter() - started
         cpu_after = [_cpu_s(live.process.pid, False), *(_cpu_s(w.pid) for w in workers), _cpu_s(os.getpid())]
-        busy = _machine_busy_s() - busy_before
+        busy = machine.busy_s() - busy_before
         succeeded = [i for i in _all(client, "succeeded") if i["id"] in submitted]
     used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
     by_external = sum(1 for i in succeeded if str(i["worker_id"]).startswith(f"bench-{project}-"))
@@ -309,14 +310,6 @@ def _cpu_s(pid: int, children: bool = True) -> float:
     end (a run or more later) with all their commands' CPU at once."""
     fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
     return sum(int(f) for f in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds the whole machine spent busy (every process and the kernel): the commands'
-    sandboxes are nobody's waited-for children, so no process's figure holds them."""
-    fields = [int(f) for f in Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _finished(client: httpx.Client) -> int:

@@ -20,21 +20,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import machine
+
 from rdev_api.adapters.local.sandbox import SandboxedRunner, bwrap_argv, bwrap_problem, needed_paths
-
-
-def machine_busy_s() -> float:
-    fields = [int(f) for f in Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(run_one: Callable[[], None], commands: int) -> tuple[float, float]:
     """(wall ms, machine busy ms) per command."""
-    busy, started = machine_busy_s(), time.perf_counter()
+    busy, started = machine.busy_s(), time.perf_counter()
     for _ in range(commands):
         run_one()
     wall = time.perf_counter() - started
-    return wall * 1000 / commands, (machine_busy_s() - busy) * 1000 / commands
+    return wall * 1000 / commands, (machine.busy_s() - busy) * 1000 / commands
 
 
 def main() -> int:
