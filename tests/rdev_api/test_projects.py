@@ -85,6 +85,18 @@ def test_create_from_the_go_api_template(api_server: ApiServer) -> None:
     assert (workspace / ".sdlc" / "state.yaml").is_file()
 
 
+def test_create_from_the_astro_landing_template(api_server: ApiServer) -> None:
+    project = create(api_server, name="launch", template="astro-landing", variables={"title": "Launch Day"})
+    workspace = Path(project["workspace"])
+    assert project["status"] == "ready" and project["template"] == "astro-landing"
+    assert '"name": "launch"' in (workspace / "package.json").read_text()
+    assert (workspace / "astro.config.mjs").is_file()
+    assert "Launch Day" in (workspace / "README.md").read_text()
+    with git.Repo(workspace) as repo:
+        assert "package.json" in repo.head.commit.tree and ".sdlc" in repo.head.commit.tree
+    assert (workspace / ".sdlc" / "state.yaml").is_file()
+
+
 def test_names_are_unique_by_id(api_server: ApiServer) -> None:
     create(api_server, name="my-app")
     with api_server.admin() as admin:
