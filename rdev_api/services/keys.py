@@ -3,9 +3,9 @@ bootstrap admin key of a fresh server (spec/rdev-api.md "Auth")."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from rdev_api.domain.errors import NotFound, Unauthorized, ValidationFailed
 from rdev_api.domain.keys import (
@@ -21,6 +21,7 @@ from rdev_api.domain.keys import (
 )
 from rdev_api.ports.clock import Clock
 from rdev_api.ports.stores import KeyStore
+from rdev_api.services.recent import Recent
 
 # last_used_at is written at most this often per key: a busy key must not turn every read
 # into a write transaction.
@@ -37,7 +38,6 @@ class _Cached:
     key: ApiKey
     secret_hash: str
     grant: KeyGrant
-    loaded: float
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,13 @@ class KeyService:
     def __init__(self, keys: KeyStore, clock: Clock) -> None:
         self.keys = keys
         self.clock = clock
-        self._cache: dict[str, _Cached] = {}
-        self._changes = 0  # bumped by each revocation/rotation: a read begun before is not kept
+        self._recent: Recent[str, _Cached] = Recent(KEY_CACHE_S)
 
     def authenticate(self, token: str | None, client_ip: str | None) -> Principal:
         if not token:
             raise Unauthorized("missing API key: send it in the X-API-Key header")
         key_id, secret = parse_token(token)
-        cached = self._cached(key_id)
+        cached = self._recent.get(key_id, partial(self._load, key_id))
         if cached is None or not secret_matches(secret, cached.secret_hash):
             raise Unauthorized("invalid API key")
         now = self.clock.now()
@@ -77,26 +76,12 @@ class KeyService:
         if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
             self.keys.touch(key.id, now)
             key = key.model_copy(update={"last_used_at": now})
-            self._cache[key_id] = _Cached(key, cached.secret_hash, cached.grant, cached.loaded)
+            self._recent.replace(key_id, _Cached(key, cached.secret_hash, cached.grant))
         return Principal(key, cached.grant)
 
-    def _cached(self, key_id: str) -> _Cached | None:
-        cached = self._cache.get(key_id)
-        if cached is not None and time.monotonic() - cached.loaded < KEY_CACHE_S:
-            return cached
-        changes = self._changes
+    def _load(self, key_id: str) -> _Cached | None:
         found = self.keys.get(key_id)
-        if found is None:
-            self._cache.pop(key_id, None)
-            return None
-        cached = _Cached(found[0], found[1], found[0].grant(), time.monotonic())
-        if changes == self._changes:
-            self._cache[key_id] = cached
-        return cached
-
-    def _forget(self, key_id: str) -> None:
-        self._changes += 1
-        self._cache.pop(key_id, None)
+        return _Cached(found[0], found[1], found[0].grant()) if found is not None else None
 
     def create(self, caller: Principal | None, request: KeyRequest) -> tuple[ApiKey, str]:
         """A new key (its token is returned once); `caller` None is the server itself."""
@@ -141,7 +126,7 @@ class KeyService:
     def revoke(self, key_id: str) -> ApiKey:
         self.get(key_id)
         self.keys.revoke(key_id, self.clock.now())
-        self._forget(key_id)
+        self._recent.forget(key_id)
         return self.get(key_id)
 
     def rotate(self, key_id: str) -> tuple[ApiKey, str]:
@@ -152,7 +137,7 @@ class KeyService:
         minted = mint()
         secret = minted.token.rsplit("_", 1)[1]
         self.keys.replace_secret(key_id, hash_secret(secret))
-        self._forget(key_id)
+        self._recent.forget(key_id)
         return key, f"rdev_{key_id}_{secret}"
 
     def bootstrap_admin(self, name: str) -> tuple[ApiKey, str]:

@@ -29,11 +29,13 @@ from rdev_api.ports.clock import Clock
 from rdev_api.ports.secret_box import SecretBox
 from rdev_api.ports.stores import WebhookStore
 from rdev_api.ports.webhook_sender import WebhookSender
+from rdev_api.services.recent import Recent
 
 EDITABLE = frozenset({"url", "events", "active", "description"})
 # how long emit() trusts its copy of the active webhooks when they were changed elsewhere (by
 # another process on the same database); changes through this service take effect at once
 ACTIVE_CACHE_S = 2.0
+ACTIVE = "active"  # the one entry kept
 BATCH = 10  # deliveries sent per look at the table (and between checks for stop)
 
 
@@ -71,12 +73,8 @@ class WebhookService:
         self.policy = policy
         self.allow_private = allow_private
         self._dispatcher = Dispatcher(self, on_dispatch_error)
-        # the active webhooks, when they were read, and a generation that create, update and
-        # delete move on: a list read before a change is never kept after it
-        self._active_list: list[Webhook] | None = None
-        self._active_read_at = 0.0
-        self._generation = 0
-        self._active_guard = threading.Lock()
+        # the active webhooks as last read (create, update and delete forget them)
+        self._recent: Recent[str, list[Webhook]] = Recent(ACTIVE_CACHE_S, lambda: self.clock.monotonic())
 
     # --- webhooks -------------------------------------------------------------------------
 
@@ -194,21 +192,10 @@ class WebhookService:
     def _active_webhooks(self) -> list[Webhook]:
         """The active webhooks, read at most every ACTIVE_CACHE_S (an event nobody subscribes
         to, such as every finished work item on a server without webhooks, costs no query)."""
-        with self._active_guard:
-            found, generation = self._active_list, self._generation
-            if found is not None and self.clock.monotonic() - self._active_read_at < ACTIVE_CACHE_S:
-                return found
-        read_at = self.clock.monotonic()
-        found = self.store.active_webhooks()
-        with self._active_guard:
-            if generation == self._generation:
-                self._active_list, self._active_read_at = found, read_at
-        return found
+        return self._recent.get(ACTIVE, self.store.active_webhooks) or []
 
     def _forget_active(self) -> None:
-        with self._active_guard:
-            self._generation += 1
-            self._active_list = None
+        self._recent.forget(ACTIVE)
 
     def _active(self, webhook_id: str, action: str) -> Webhook:
         webhook = self.get(webhook_id)
