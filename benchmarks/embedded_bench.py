@@ -67,7 +67,7 @@ def one_run(items: int) -> dict[str, Any]:
         services.commands.shutdown()
         services.db.close()
     return {
-        "executor": services.executor,
+        "executor": services.executor.mode,
         "completed": completed,
         "finished": finished,
         "items_per_s": items / elapsed,

@@ -17,7 +17,7 @@ from pydantic_core import to_jsonable_python
 from rdev_api.adapters.agents.providers import default_providers
 from rdev_api.adapters.clock import SystemClock
 from rdev_api.adapters.crypto.aesgcm import AesGcmBox, load_or_create_master_key
-from rdev_api.adapters.local.sandbox import choose_executor
+from rdev_api.adapters.local.sandbox import Executor, choose_executor
 from rdev_api.adapters.local.scaffold import LocalScaffolder
 from rdev_api.adapters.local.workspaces import LocalWorkspaces
 from rdev_api.adapters.sqlite.audit import SqliteAuditStore
@@ -77,8 +77,7 @@ class Services:
     embedded_workers: EmbeddedWorkers
     commands: CommandService
     sdlc: SdlcService
-    executor: str  # how commands run: "bwrap" (sandboxed) or "plain"
-    close_executor: Callable[[], None]  # ends the sandboxes kept for commands
+    executor: Executor  # how commands run: its mode, "bwrap" (sandboxed) or "plain"
     http_threads: int  # RDEV_HTTP_THREADS
 
     def start_background(self) -> None:
@@ -90,7 +89,7 @@ class Services:
         self.embedded_workers.stop(timeout)
         self.webhooks.stop()
         self.commands.shutdown()
-        self.close_executor()
+        self.executor.close()  # the sandboxes kept for commands end
 
 
 def build_services(data_dir: Path, loopback_bind: bool = True, public_url: str | None = None) -> Services:
@@ -147,8 +146,7 @@ def build_services(data_dir: Path, loopback_bind: bool = True, public_url: str |
         sdlc=SdlcService(
             projects_service, SqliteSdlcEventStore(db), work_service, webhook_service.emit, clock
         ),
-        executor=executor.mode,
-        close_executor=executor.close,
+        executor=executor,
         http_threads=get_env_int("RDEV_HTTP_THREADS", minimum=1),
     )
 

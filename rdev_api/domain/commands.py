@@ -93,6 +93,16 @@ class ProcessOutcome:
     cancelled: bool
     error: str | None = None  # the process could not start
 
+    @classmethod
+    def not_started(cls, error: str) -> ProcessOutcome:
+        return cls(None, None, False, False, error)
+
+    @classmethod
+    def of_exit(cls, code: int, timed_out: bool, cancelled: bool) -> ProcessOutcome:
+        """From an exit code as Popen gives it: negative for the signal that ended the process."""
+        signal_number = -code if code < 0 else None
+        return cls(None if signal_number else code, signal_number, timed_out, cancelled and not timed_out)
+
 
 def status_of_exit(exit_code: int | None, timed_out: bool, cancelled: bool) -> CommandStatus:
     if cancelled:

@@ -189,7 +189,7 @@ class LocalProcess:
 
     def wait(self) -> ProcessOutcome:
         if self.proc is None:
-            return ProcessOutcome(None, None, False, False, self.start_error)
+            return ProcessOutcome.not_started(self.start_error or "")
         proc = self.proc
         streams: dict[Stream, int] = {}
         if proc.stdout is not None and proc.stderr is not None:
@@ -212,14 +212,7 @@ class LocalProcess:
             for pipe in (proc.stdout, proc.stderr):
                 if pipe is not None:
                     pipe.close()
-        code = proc.wait()
-        signal_number = -code if code < 0 else None
-        return ProcessOutcome(
-            None if signal_number else code,
-            signal_number,
-            timed_out,
-            self._cancelled.is_set() and not timed_out,
-        )
+        return ProcessOutcome.of_exit(proc.wait(), timed_out, self._cancelled.is_set())
 
     def _supervise(self, pipes: Pipes, deadline: float) -> bool:
         """Until the process exits, is cancelled or times out (True); output flushed on time

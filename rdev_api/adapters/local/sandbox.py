@@ -152,7 +152,7 @@ class NotStarted:
         pass
 
     def wait(self) -> ProcessOutcome:
-        return ProcessOutcome(None, None, False, False, self.error)
+        return ProcessOutcome.not_started(self.error)
 
 
 class SandboxedRunner:

@@ -114,11 +114,13 @@ class Zygote:
         rights = array.array("i", fds)
         self.control.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
 
-    def fits(self, workspace: Path, born_after: float) -> bool:
-        """Whether the next command of `workspace` may run here: not too old, alive, and the
-        workspace the same directory (a project deleted and made again gets a new one)."""
+    def fits(self, workspace: Path, born_after: float, busy_since: float) -> bool:
+        """Whether the next command of `workspace` may run here: not too old, not idle too long
+        (the sweeper's to end), alive, and the workspace the same directory (a project deleted
+        and made again gets a new one)."""
         return (
             self.started > born_after
+            and (self.running > 0 or self.idle_since > busy_since)
             and self.process.poll() is None
             and self.identity == _identity(workspace)
         )
@@ -182,9 +184,8 @@ class ZygotePool:
     def _acquire(self, prefix: tuple[str, ...], workspace: Path) -> Zygote:
         with self._guard:
             now = time.monotonic()
-            self._close_idle(now)
             zygote = self._zygotes.get(prefix)
-            if zygote is not None and not zygote.fits(workspace, now - self.max_age_s):
+            if zygote is not None and not zygote.fits(workspace, now - self.max_age_s, now - self.idle_s):
                 self._retire(prefix, zygote)
                 zygote = None
             if zygote is None:
@@ -289,7 +290,7 @@ class SandboxedProcess:
     def wait(self) -> ProcessOutcome:
         try:
             if self.zygote is None:
-                return ProcessOutcome(None, None, False, False, self.error)
+                return ProcessOutcome.not_started(self.error or "")
             pipes = Pipes(
                 {"stdout": self.stdout, "stderr": self.stderr},
                 self.on_chunk,
@@ -305,10 +306,9 @@ class SandboxedProcess:
             self._close()
         if self.status is None:
             return ProcessOutcome(None, None, timed_out, False, self.error or LOST)
-        code = os.waitstatus_to_exitcode(self.status)
-        signal_number = -code if code < 0 else None
-        cancelled = self._cancelled.is_set() and not timed_out
-        return ProcessOutcome(None if signal_number else code, signal_number, timed_out, cancelled)
+        return ProcessOutcome.of_exit(
+            os.waitstatus_to_exitcode(self.status), timed_out, self._cancelled.is_set()
+        )
 
     def _supervise(self, pipes: Pipes, deadline: float) -> bool:
         """Until the spawner reports the end (True: the command timed out); output flushed on

@@ -38,7 +38,7 @@ def health(request: Request) -> dict[str, Any]:
         state.services.db.connection().execute("SELECT 1").fetchone()
     except Exception as err:  # the probe reports, it does not fail
         checks["database"] = f"error: {type(err).__name__}"
-    checks["executor"] = state.services.executor  # bwrap (sandboxed) or plain: a mode, not a failure
+    checks["executor"] = state.services.executor.mode  # bwrap (sandboxed) or plain: a mode, not a failure
     checks["workers"] = state.services.embedded_workers.health()
     status = "degraded" if any(v.startswith("error") for v in checks.values()) else "ok"
     return {
